@@ -1,0 +1,181 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fourLetterWord, freePort, waitFor } from './ports.js';
+
+/** Where Debian's zookeeper package puts the server and client. */
+export const APACHE_ZK_JAR = '/usr/share/java/zookeeper.jar';
+export const APACHE_ZK_CONF_DIR = '/etc/zookeeper/conf';
+
+/** Thrown when Apache ZooKeeper is needed and not installed: tests fail loudly, never skip. */
+export class ApacheZooKeeperMissing extends Error {
+  override readonly name = 'ApacheZooKeeperMissing';
+  constructor() {
+    super(
+      `Apache ZooKeeper 3.8 is not installed (${APACHE_ZK_JAR} is missing). ` +
+        'Run scripts/install-apache-zookeeper.sh (the README test command does).',
+    );
+  }
+}
+
+export function assertApacheZooKeeperInstalled(): void {
+  if (!existsSync(APACHE_ZK_JAR)) throw new ApacheZooKeeperMissing();
+}
+
+export interface ApacheZooKeeperOptions {
+  /** Extra zoo.cfg keys, e.g. `{ maxSessionTimeout: '60000' }`. */
+  config?: Record<string, string>;
+  /** JVM options; defaults keep start-up quick and memory small. */
+  jvmOptions?: string[];
+  /** Java system properties (-Dkey=value). */
+  systemProperties?: Record<string, string>;
+  /** Client port; a free one by default. */
+  port?: number;
+  /** Data directory; a fresh temporary one (removed on stop) by default. */
+  dataDir?: string;
+  startTimeoutMs?: number;
+}
+
+export interface ApacheZooKeeper {
+  readonly host: string;
+  readonly port: number;
+  /** `127.0.0.1:port` */
+  readonly connectString: string;
+  readonly dataDir: string;
+  readonly process: ChildProcess;
+  /** Output the JVM printed so far (for failing tests). */
+  output(): string;
+  fourLetterWord(word: string): Promise<string>;
+  /** SIGKILL, as a crash. */
+  kill(): Promise<void>;
+  /** Stops the server and removes a temporary data directory. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_JVM = ['-Xmx512m', '-XX:+UseSerialGC', '-Xshare:auto'];
+
+/** Starts a throwaway standalone Apache ZooKeeper 3.8 on 127.0.0.1 and waits until it serves requests. */
+export async function startApacheZooKeeper(options: ApacheZooKeeperOptions = {}): Promise<ApacheZooKeeper> {
+  assertApacheZooKeeperInstalled();
+  const port = options.port ?? (await freePort());
+  const ownDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'apache-zk-')));
+  const cfg: Record<string, string> = {
+    tickTime: '2000',
+    initLimit: '10',
+    syncLimit: '5',
+    dataDir,
+    clientPort: String(port),
+    clientPortAddress: '127.0.0.1',
+    maxClientCnxns: '0',
+    '4lw.commands.whitelist': '*',
+    'admin.enableServer': 'false',
+    extendedTypesEnabled: 'true',
+    ...options.config,
+  };
+  const cfgPath = join(dataDir, 'zoo.cfg');
+  await writeFile(
+    cfgPath,
+    `${Object.entries(cfg)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`,
+  );
+  const props = { 'zookeeper.extendedTypesEnabled': 'true', ...options.systemProperties };
+  const args = [
+    ...(options.jvmOptions ?? DEFAULT_JVM),
+    ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`),
+    '-cp',
+    `${APACHE_ZK_CONF_DIR}:${APACHE_ZK_JAR}`,
+    'org.apache.zookeeper.server.ZooKeeperServerMain',
+    cfgPath,
+  ];
+  const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (c: Buffer) => {
+    out = (out + c.toString('utf8')).slice(-64 * 1024);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    child.on('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  try {
+    await waitFor(
+      async () => {
+        if (exited) throw new Error('exited');
+        // `ruok` answers before the server serves requests; `srvr` tells the truth.
+        return (await fourLetterWord(port, 'srvr', '127.0.0.1', 1000)).startsWith('Zookeeper version:');
+      },
+      options.startTimeoutMs ?? 30_000,
+      `Apache ZooKeeper on port ${port}`,
+    );
+    if (exited) throw new Error('exited');
+  } catch (e) {
+    child.kill('SIGKILL');
+    await exit;
+    if (ownDir) await rm(dataDir, { recursive: true, force: true });
+    throw new Error(`Apache ZooKeeper did not start on port ${port}: ${(e as Error).message}\n${out}`);
+  }
+  const stopWith = async (signal: NodeJS.Signals) => {
+    if (!exited) {
+      child.kill(signal);
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exit;
+      clearTimeout(t);
+    }
+  };
+  return {
+    host: '127.0.0.1',
+    port,
+    connectString: `127.0.0.1:${port}`,
+    dataDir,
+    process: child,
+    output: () => out,
+    fourLetterWord: (word) => fourLetterWord(port, word),
+    kill: () => stopWith('SIGKILL'),
+    stop: async () => {
+      await stopWith('SIGTERM');
+      if (ownDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ZkCliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs Apache ZooKeeper's own command-line client (what zkCli.sh runs) non-interactively:
+ * `zkCli -server host:port cmd args...`.
+ */
+export function runZkCli(server: string, command: string[], timeoutMs = 30_000): Promise<ZkCliResult> {
+  assertApacheZooKeeperInstalled();
+  return new Promise((resolve) => {
+    execFile(
+      'java',
+      [
+        '-Xmx256m',
+        '-XX:+UseSerialGC',
+        '-cp',
+        `${APACHE_ZK_CONF_DIR}:${APACHE_ZK_JAR}`,
+        'org.apache.zookeeper.ZooKeeperMain',
+        '-server',
+        server,
+        ...command,
+      ],
+      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err && typeof err.code === 'number' ? err.code : err ? null : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}

@@ -1,0 +1,12 @@
+export {
+  APACHE_ZK_CONF_DIR,
+  APACHE_ZK_JAR,
+  type ApacheZooKeeper,
+  ApacheZooKeeperMissing,
+  type ApacheZooKeeperOptions,
+  assertApacheZooKeeperInstalled,
+  runZkCli,
+  startApacheZooKeeper,
+  type ZkCliResult,
+} from './apache.js';
+export { fourLetterWord, freePort, waitFor } from './ports.js';
