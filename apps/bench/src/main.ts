@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+/**
+ * Benchmark runner: `pnpm --filter @zkts/bench run bench <name> [args]`.
+ * Each benchmark is a module in this folder exporting `run(args)`; results print as a table.
+ */
+const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {};
+
+async function main(): Promise<void> {
+  const [name, ...args] = process.argv.slice(2);
+  const load = name === undefined ? undefined : benches[name];
+  if (load === undefined) {
+    process.stdout.write(
+      `usage: bench <name> [args]\nbenchmarks: ${Object.keys(benches).join(', ') || '(none yet)'}\n`,
+    );
+    process.exitCode = name === undefined || name === '--help' ? 0 : 2;
+    return;
+  }
+  const mod = await load();
+  await mod.run(args);
+}
+
+await main();
