@@ -151,8 +151,11 @@ export const Perms = {
 export const AddWatchMode = { PERSISTENT: 0, PERSISTENT_RECURSIVE: 1 } as const;
 export type AddWatchModeValue = (typeof AddWatchMode)[keyof typeof AddWatchMode];
 
-/** WatcherType as sent in CheckWatches/RemoveWatches requests. */
-export const WatcherType = { Children: 1, Data: 2, Any: 3, Persistent: 4, PersistentRecursive: 5 } as const;
+/**
+ * Watcher.WatcherType as sent in CheckWatches/RemoveWatches requests. ZooKeeper 3.8 defines only
+ * these three (persistent watch types arrived in 3.9).
+ */
+export const WatcherType = { Children: 1, Data: 2, Any: 3 } as const;
 export type WatcherTypeValue = (typeof WatcherType)[keyof typeof WatcherType];
 
 /** Reserved xids (ClientCnxn). */
@@ -163,6 +166,17 @@ export const Xid = {
   setWatches: -8,
 } as const;
 
-/** Default jute.maxbuffer (0xfffff bytes) and the slack ZooKeeper's server allows on top of it. */
+/**
+ * Default jute.maxbuffer: 0xfffff bytes (1 MiB - 1). ZooKeeper 3.8's server and client both refuse a
+ * frame whose length prefix is above it (no slack is added at the frame level).
+ */
 export const DEFAULT_MAX_BUFFER = 0xfffff;
-export const MAX_BUFFER_SLACK = 1024;
+/**
+ * Default zookeeper.jute.maxbuffer.extrasize: the slack ZooKeeper adds to jute.maxbuffer when it
+ * checks the length of a single field inside a record (it defaults to jute.maxbuffer itself and is
+ * never below 1024). Field lengths are also bounded by the frame, so the codec needs it only to
+ * mirror configuration.
+ */
+export const DEFAULT_MAX_BUFFER_EXTRA = 0xfffff;
+/** The floor ZooKeeper applies to zookeeper.jute.maxbuffer.extrasize. */
+export const MIN_MAX_BUFFER_EXTRA = 1024;

@@ -1,4 +1,10 @@
+export * from './connect.js';
 export * from './constants.js';
 export * from './errors.js';
+export * from './frame.js';
+export * from './jute.js';
 export * from './quorum.js';
+export * from './records.js';
+export * from './requests.js';
+export * from './responses.js';
 export type * from './types.js';
