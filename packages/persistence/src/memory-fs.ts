@@ -1,0 +1,374 @@
+import { basename, dirname } from 'node:path';
+import type { FileHandle, FileSystem, OpenMode } from './fs.js';
+
+/** The operations of the file-system seam that faults can be injected into. */
+export type FsOp =
+  | 'open'
+  | 'read'
+  | 'write'
+  | 'datasync'
+  | 'sync'
+  | 'truncate'
+  | 'size'
+  | 'close'
+  | 'readdir'
+  | 'unlink'
+  | 'rename'
+  | 'mkdir'
+  | 'syncDir'
+  | 'isDirectory';
+
+/** A fault: matching calls fail with an errno `code` (e.g. 'ENOSPC', 'EACCES', 'EIO'). */
+export interface FaultRule {
+  op: FsOp;
+  /** Only paths containing this string (or matching this RegExp); every path when absent. */
+  path?: string | RegExp;
+  code: string;
+  /** Let this many matching calls succeed first; default 0. */
+  after?: number;
+  /** Fail this many matching calls, then the rule is spent; default forever. */
+  times?: number;
+  /** For `write`: write this many bytes of the data before failing (a short, torn write). */
+  partialBytes?: number;
+}
+
+export interface CrashOptions {
+  /**
+   * What becomes of data written but not synced: `drop` (default) loses all of it; `torn` keeps a
+   * random subset of its 512-byte sectors and a random one of the old and new lengths, as a disk
+   * that reorders writes may.
+   */
+  unsynced?: 'drop' | 'torn';
+  /** Random source in [0, 1) for `torn`; default Math.random. */
+  random?: () => number;
+}
+
+interface Inode {
+  buf: Uint8Array;
+  len: number;
+  durable: Uint8Array;
+}
+
+interface Dir {
+  entries: Map<string, Inode>;
+  durableEntries: Map<string, Inode>;
+}
+
+const SECTOR = 512;
+
+function errno(code: string, op: string, path: string): Error {
+  return Object.assign(new Error(`${code}: ${op} '${path}'`), { code, syscall: op, path });
+}
+
+function matches(rule: FaultRule, path: string): boolean {
+  if (rule.path === undefined) return true;
+  return typeof rule.path === 'string' ? path.includes(rule.path) : rule.path.test(path);
+}
+
+/**
+ * An in-memory `FileSystem` that tracks what is durable (synced file contents, synced directory
+ * entries), simulates a crash that loses everything else, and injects faults. For tests and
+ * simulations.
+ */
+export class MemoryFileSystem implements FileSystem {
+  private readonly dirs = new Map<string, Dir>();
+  private faults: (FaultRule & { seen: number; failed: number })[] = [];
+  private generation = 0;
+  /** Calls per operation, for assertions. */
+  readonly calls = new Map<FsOp, number>();
+
+  constructor(dirs: string[] = []) {
+    for (const d of dirs) this.mkdirSync(d);
+  }
+
+  /** Adds a fault rule. */
+  inject(rule: FaultRule): void {
+    this.faults.push({ ...rule, seen: 0, failed: 0 });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  /**
+   * A power loss: every directory reverts to its last synced entries and every file to its last
+   * synced contents (see `CrashOptions.unsynced`). Handles opened before stop working.
+   */
+  crash(options: CrashOptions = {}): void {
+    const random = options.random ?? Math.random;
+    this.generation++;
+    const inodes = new Set<Inode>();
+    for (const dir of this.dirs.values()) {
+      dir.entries = new Map(dir.durableEntries);
+      for (const inode of dir.entries.values()) inodes.add(inode);
+    }
+    for (const inode of inodes) {
+      const cur = inode.buf.subarray(0, inode.len);
+      const old = inode.durable;
+      let next: Uint8Array;
+      if (options.unsynced === 'torn') {
+        const len = random() < 0.5 ? old.length : cur.length;
+        next = new Uint8Array(len);
+        next.set(old.subarray(0, Math.min(len, old.length)));
+        for (let s = 0; s < len; s += SECTOR) {
+          const e = Math.min(len, s + SECTOR);
+          const changed = e > old.length || !equal(cur.subarray(s, e), old.subarray(s, e));
+          if (changed && random() < 0.5) {
+            next.fill(0, s, e);
+            next.set(cur.subarray(s, Math.min(e, cur.length)), s);
+            if (e > old.length && s < old.length) next.set(old.subarray(s, old.length), s);
+          }
+        }
+      } else {
+        next = old.slice();
+      }
+      inode.buf = next;
+      inode.len = next.length;
+      inode.durable = next.slice();
+    }
+  }
+
+  /** Current contents of a file (synced or not). */
+  readFile(path: string): Uint8Array {
+    return this.inode(path, 'readFile').buf.slice(0, this.inode(path, 'readFile').len);
+  }
+
+  /** Replaces a file's contents durably (creating it), bypassing faults. */
+  writeFile(path: string, data: Uint8Array): void {
+    const dir = this.dir(dirname(path), 'writeFile');
+    const inode: Inode = { buf: data.slice(), len: data.length, durable: data.slice() };
+    dir.entries.set(basename(path), inode);
+    dir.durableEntries.set(basename(path), inode);
+  }
+
+  /** Flips one bit, durably (bit rot). */
+  flipBit(path: string, offset: number, bit = 0): void {
+    const inode = this.inode(path, 'flipBit');
+    if (offset >= inode.len) throw new RangeError(`offset ${offset} beyond ${path}`);
+    inode.buf[offset]! ^= 1 << bit;
+    if (offset < inode.durable.length) inode.durable[offset]! ^= 1 << bit;
+  }
+
+  /** Cuts (or zero-extends) a file durably. */
+  setLength(path: string, length: number): void {
+    const data = new Uint8Array(length);
+    const cur = this.readFile(path);
+    data.set(cur.subarray(0, Math.min(length, cur.length)));
+    this.writeFile(path, data);
+  }
+
+  exists(path: string): boolean {
+    const dir = this.dirs.get(dirname(path));
+    return dir?.entries.has(basename(path)) ?? false;
+  }
+
+  /** Names in a directory, bypassing faults. */
+  list(dir: string): string[] {
+    return [...this.dir(dir, 'list').entries.keys()].sort();
+  }
+
+  private count(op: FsOp): void {
+    this.calls.set(op, (this.calls.get(op) ?? 0) + 1);
+  }
+
+  private fault(op: FsOp, path: string): FaultRule | undefined {
+    this.count(op);
+    for (const rule of this.faults) {
+      if (rule.op !== op || !matches(rule, path)) continue;
+      rule.seen++;
+      if (rule.seen <= (rule.after ?? 0)) continue;
+      if (rule.times !== undefined && rule.failed >= rule.times) continue;
+      rule.failed++;
+      return rule;
+    }
+    return undefined;
+  }
+
+  private check(op: FsOp, path: string): void {
+    const rule = this.fault(op, path);
+    if (rule !== undefined) throw errno(rule.code, op, path);
+  }
+
+  private dir(path: string, op: string): Dir {
+    const d = this.dirs.get(path);
+    if (d === undefined) throw errno('ENOENT', op, path);
+    return d;
+  }
+
+  private inode(path: string, op: string): Inode {
+    const inode = this.dir(dirname(path), op).entries.get(basename(path));
+    if (inode === undefined) throw errno('ENOENT', op, path);
+    return inode;
+  }
+
+  private mkdirSync(path: string): void {
+    let p = path;
+    const chain: string[] = [];
+    while (!this.dirs.has(p)) {
+      chain.push(p);
+      const parent = dirname(p);
+      if (parent === p) break;
+      p = parent;
+    }
+    for (const d of chain) this.dirs.set(d, { entries: new Map(), durableEntries: new Map() });
+  }
+
+  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+    this.check('open', path);
+    const dir = this.dir(dirname(path), 'open');
+    const name = basename(path);
+    let inode = dir.entries.get(name);
+    switch (mode) {
+      case 'read':
+      case 'read-write':
+        if (inode === undefined) throw errno('ENOENT', 'open', path);
+        break;
+      case 'create':
+        if (inode !== undefined) throw errno('EEXIST', 'open', path);
+        inode = { buf: new Uint8Array(0), len: 0, durable: new Uint8Array(0) };
+        dir.entries.set(name, inode);
+        break;
+      case 'replace':
+        if (inode === undefined) {
+          inode = { buf: new Uint8Array(0), len: 0, durable: new Uint8Array(0) };
+          dir.entries.set(name, inode);
+        } else {
+          inode.len = 0;
+        }
+        break;
+    }
+    return new MemoryFileHandle(this, inode, path, mode === 'read', this.generation);
+  }
+
+  async readdir(dir: string): Promise<string[]> {
+    this.check('readdir', dir);
+    return [...this.dir(dir, 'readdir').entries.keys()];
+  }
+
+  async unlink(path: string): Promise<void> {
+    this.check('unlink', path);
+    const dir = this.dir(dirname(path), 'unlink');
+    if (!dir.entries.delete(basename(path))) throw errno('ENOENT', 'unlink', path);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    this.check('rename', from);
+    const inode = this.inode(from, 'rename');
+    const target = this.dir(dirname(to), 'rename');
+    this.dir(dirname(from), 'rename').entries.delete(basename(from));
+    target.entries.set(basename(to), inode);
+  }
+
+  async mkdir(dir: string): Promise<void> {
+    this.check('mkdir', dir);
+    this.mkdirSync(dir);
+  }
+
+  async syncDir(dir: string): Promise<void> {
+    this.check('syncDir', dir);
+    const d = this.dir(dir, 'syncDir');
+    d.durableEntries = new Map(d.entries);
+  }
+
+  async isDirectory(path: string): Promise<boolean> {
+    this.check('isDirectory', path);
+    return this.dirs.has(path);
+  }
+
+  /** @internal used by handles */
+  handleOp(op: FsOp, path: string, generation: number): FaultRule | undefined {
+    if (generation !== this.generation) throw errno('EBADF', op, path);
+    return this.fault(op, path);
+  }
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+class MemoryFileHandle implements FileHandle {
+  private closed = false;
+
+  constructor(
+    private readonly fs: MemoryFileSystem,
+    private readonly inode: Inode,
+    private readonly path: string,
+    private readonly readOnly: boolean,
+    private readonly generation: number,
+  ) {}
+
+  private op(op: FsOp): void {
+    if (this.closed) throw errno('EBADF', op, this.path);
+    const rule = this.fs.handleOp(op, this.path, this.generation);
+    if (rule !== undefined) {
+      throw Object.assign(errno(rule.code, op, this.path), { partialBytes: rule.partialBytes });
+    }
+  }
+
+  private grow(len: number): void {
+    const inode = this.inode;
+    if (len > inode.buf.length) {
+      const next = new Uint8Array(Math.max(len, inode.buf.length * 2, 4096));
+      next.set(inode.buf.subarray(0, inode.len));
+      inode.buf = next;
+    }
+    if (len > inode.len) {
+      inode.buf.fill(0, inode.len, len);
+      inode.len = len;
+    }
+  }
+
+  async write(data: Uint8Array, position: number): Promise<void> {
+    if (this.readOnly) throw errno('EBADF', 'write', this.path);
+    try {
+      this.op('write');
+    } catch (err) {
+      const partial = (err as { partialBytes?: number }).partialBytes;
+      if (partial !== undefined) {
+        const n = Math.min(partial, data.length);
+        this.grow(position + n);
+        this.inode.buf.set(data.subarray(0, n), position);
+      }
+      throw err;
+    }
+    this.grow(position + data.length);
+    this.inode.buf.set(data, position);
+  }
+
+  async read(buffer: Uint8Array, position: number): Promise<number> {
+    this.op('read');
+    const n = Math.max(0, Math.min(buffer.length, this.inode.len - position));
+    buffer.set(this.inode.buf.subarray(position, position + n));
+    return n;
+  }
+
+  async datasync(): Promise<void> {
+    this.op('datasync');
+    this.inode.durable = this.inode.buf.slice(0, this.inode.len);
+  }
+
+  async sync(): Promise<void> {
+    this.op('sync');
+    this.inode.durable = this.inode.buf.slice(0, this.inode.len);
+  }
+
+  async truncate(length: number): Promise<void> {
+    if (this.readOnly) throw errno('EBADF', 'ftruncate', this.path);
+    this.op('truncate');
+    if (length < this.inode.len) this.inode.len = length;
+    else this.grow(length);
+  }
+
+  async size(): Promise<number> {
+    this.op('size');
+    return this.inode.len;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) throw errno('EBADF', 'close', this.path);
+    this.closed = true;
+    this.fs.handleOp('close', this.path, this.generation);
+  }
+}
