@@ -71,14 +71,27 @@ function matches(rule: FaultRule, path: string): boolean {
  * simulations.
  */
 export class MemoryFileSystem implements FileSystem {
-  private readonly dirs = new Map<string, Dir>();
+  private dirs = new Map<string, Dir>();
   private faults: (FaultRule & { seen: number; failed: number })[] = [];
-  private generation = 0;
+  private dead = false;
   /** Calls per operation, for assertions. */
   readonly calls = new Map<FsOp, number>();
 
-  constructor(dirs: string[] = []) {
+  /**
+   * @param dirs directories that exist from the start
+   * @param options.yieldEachOp let every operation wait for a turn of the event loop first, so a
+   *   `crash()` scheduled by a test can land between a write and its sync
+   */
+  constructor(dirs: string[] = [], options: { yieldEachOp?: boolean } = {}) {
     for (const d of dirs) this.mkdirSync(d);
+    this.yieldEachOp = options.yieldEachOp ?? false;
+  }
+
+  private readonly yieldEachOp: boolean;
+
+  /** @internal */
+  async turn(): Promise<void> {
+    if (this.yieldEachOp) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   /** Adds a fault rule. */
@@ -92,11 +105,12 @@ export class MemoryFileSystem implements FileSystem {
 
   /**
    * A power loss: every directory reverts to its last synced entries and every file to its last
-   * synced contents (see `CrashOptions.unsynced`). Handles opened before stop working.
+   * synced contents (see `CrashOptions.unsynced`). Returns the file system as the next process sees
+   * it; this instance (the crashed process's view) fails every later call with EIO.
    */
-  crash(options: CrashOptions = {}): void {
+  crash(options: CrashOptions = {}): MemoryFileSystem {
     const random = options.random ?? Math.random;
-    this.generation++;
+    this.dead = true;
     const inodes = new Set<Inode>();
     for (const dir of this.dirs.values()) {
       dir.entries = new Map(dir.durableEntries);
@@ -126,6 +140,10 @@ export class MemoryFileSystem implements FileSystem {
       inode.len = next.length;
       inode.durable = next.slice();
     }
+    const after = new MemoryFileSystem([], { yieldEachOp: this.yieldEachOp });
+    after.dirs = this.dirs;
+    this.dirs = new Map();
+    return after;
   }
 
   /** Current contents of a file (synced or not). */
@@ -173,6 +191,7 @@ export class MemoryFileSystem implements FileSystem {
 
   private fault(op: FsOp, path: string): FaultRule | undefined {
     this.count(op);
+    if (this.dead) throw errno('EIO', op, path);
     for (const rule of this.faults) {
       if (rule.op !== op || !matches(rule, path)) continue;
       rule.seen++;
@@ -214,6 +233,7 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   async open(path: string, mode: OpenMode): Promise<FileHandle> {
+    await this.turn();
     this.check('open', path);
     const dir = this.dir(dirname(path), 'open');
     const name = basename(path);
@@ -237,21 +257,24 @@ export class MemoryFileSystem implements FileSystem {
         }
         break;
     }
-    return new MemoryFileHandle(this, inode, path, mode === 'read', this.generation);
+    return new MemoryFileHandle(this, inode, path, mode === 'read');
   }
 
   async readdir(dir: string): Promise<string[]> {
+    await this.turn();
     this.check('readdir', dir);
     return [...this.dir(dir, 'readdir').entries.keys()];
   }
 
   async unlink(path: string): Promise<void> {
+    await this.turn();
     this.check('unlink', path);
     const dir = this.dir(dirname(path), 'unlink');
     if (!dir.entries.delete(basename(path))) throw errno('ENOENT', 'unlink', path);
   }
 
   async rename(from: string, to: string): Promise<void> {
+    await this.turn();
     this.check('rename', from);
     const inode = this.inode(from, 'rename');
     const target = this.dir(dirname(to), 'rename');
@@ -260,24 +283,26 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   async mkdir(dir: string): Promise<void> {
+    await this.turn();
     this.check('mkdir', dir);
     this.mkdirSync(dir);
   }
 
   async syncDir(dir: string): Promise<void> {
+    await this.turn();
     this.check('syncDir', dir);
     const d = this.dir(dir, 'syncDir');
     d.durableEntries = new Map(d.entries);
   }
 
   async isDirectory(path: string): Promise<boolean> {
+    await this.turn();
     this.check('isDirectory', path);
     return this.dirs.has(path);
   }
 
   /** @internal used by handles */
-  handleOp(op: FsOp, path: string, generation: number): FaultRule | undefined {
-    if (generation !== this.generation) throw errno('EBADF', op, path);
+  handleOp(op: FsOp, path: string): FaultRule | undefined {
     return this.fault(op, path);
   }
 }
@@ -296,12 +321,11 @@ class MemoryFileHandle implements FileHandle {
     private readonly inode: Inode,
     private readonly path: string,
     private readonly readOnly: boolean,
-    private readonly generation: number,
   ) {}
 
   private op(op: FsOp): void {
     if (this.closed) throw errno('EBADF', op, this.path);
-    const rule = this.fs.handleOp(op, this.path, this.generation);
+    const rule = this.fs.handleOp(op, this.path);
     if (rule !== undefined) {
       throw Object.assign(errno(rule.code, op, this.path), { partialBytes: rule.partialBytes });
     }
@@ -321,6 +345,7 @@ class MemoryFileHandle implements FileHandle {
   }
 
   async write(data: Uint8Array, position: number): Promise<void> {
+    await this.fs.turn();
     if (this.readOnly) throw errno('EBADF', 'write', this.path);
     try {
       this.op('write');
@@ -338,6 +363,7 @@ class MemoryFileHandle implements FileHandle {
   }
 
   async read(buffer: Uint8Array, position: number): Promise<number> {
+    await this.fs.turn();
     this.op('read');
     const n = Math.max(0, Math.min(buffer.length, this.inode.len - position));
     buffer.set(this.inode.buf.subarray(position, position + n));
@@ -345,16 +371,19 @@ class MemoryFileHandle implements FileHandle {
   }
 
   async datasync(): Promise<void> {
+    await this.fs.turn();
     this.op('datasync');
     this.inode.durable = this.inode.buf.slice(0, this.inode.len);
   }
 
   async sync(): Promise<void> {
+    await this.fs.turn();
     this.op('sync');
     this.inode.durable = this.inode.buf.slice(0, this.inode.len);
   }
 
   async truncate(length: number): Promise<void> {
+    await this.fs.turn();
     if (this.readOnly) throw errno('EBADF', 'ftruncate', this.path);
     this.op('truncate');
     if (length < this.inode.len) this.inode.len = length;
@@ -362,13 +391,15 @@ class MemoryFileHandle implements FileHandle {
   }
 
   async size(): Promise<number> {
+    await this.fs.turn();
     this.op('size');
     return this.inode.len;
   }
 
   async close(): Promise<void> {
+    await this.fs.turn();
     if (this.closed) throw errno('EBADF', 'close', this.path);
     this.closed = true;
-    this.fs.handleOp('close', this.path, this.generation);
+    this.fs.handleOp('close', this.path);
   }
 }

@@ -1,0 +1,216 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryFileSystem, PersistenceError, TxnSnapStore } from '../src/index.js';
+import { CapturingLogger, openRecovered, payloadFor, tempDir, zxid } from './helpers.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+afterEach(async () => {
+  await cleanup();
+});
+
+function chunksFor(seed: number, count: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, i) => payloadFor(BigInt(seed * 100_000 + i), (i * 37) % 300));
+}
+
+async function* slowly(chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
+  for (const c of chunks) yield c;
+}
+
+async function rejection(p: Promise<unknown>): Promise<PersistenceError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(PersistenceError);
+    return err as PersistenceError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('snapshots', () => {
+  it('round-trips the exact chunks and replays only the log after the snapshot', async () => {
+    const { store } = await openRecovered({ dataDir: dir });
+    for (let i = 1; i <= 20; i++) await store.append(zxid(1, i), payloadFor(BigInt(i)));
+    const chunks = chunksFor(1, 2000);
+    const info = await store.writeSnapshot(zxid(1, 12), chunks);
+    expect(info).toMatchObject({ zxid: zxid(1, 12), chunks: 2000, path: join(dir, 'snapshot.10000000c') });
+    for (let i = 21; i <= 25; i++) await store.append(zxid(1, i), payloadFor(BigInt(i)));
+    await store.close();
+    const r = await openRecovered({ dataDir: dir });
+    expect(r.snapshot?.zxid).toBe(zxid(1, 12));
+    expect(r.snapshot?.chunks).toEqual(chunks);
+    expect(r.txns.map((t) => t.zxid)).toEqual(Array.from({ length: 13 }, (_, i) => zxid(1, 13 + i)));
+    expect(r.result).toMatchObject({ snapshotZxid: zxid(1, 12), lastZxid: zxid(1, 25), txnCount: 13 });
+    await r.store.close();
+  });
+
+  it('accepts async iterables, empty chunks and chunks larger than the write buffer', async () => {
+    const { store } = await openRecovered({ dataDir: dir, snapshotBufferBytes: 1024 });
+    const chunks = [new Uint8Array(0), payloadFor(1n, 5000), payloadFor(2n, 10), new Uint8Array(0)];
+    await store.writeSnapshot(5n, slowly(chunks));
+    await store.close();
+    const r = await openRecovered({ dataDir: dir });
+    expect(r.snapshot).toEqual({ zxid: 5n, chunks });
+    expect(r.result.lastZxid).toBe(5n);
+    await r.store.close();
+  });
+
+  it('keeps appending while a large snapshot streams', async () => {
+    const { store } = await openRecovered({ dataDir: dir });
+    let snapshotDone = false;
+    const resolvedDuring: bigint[] = [];
+    async function* big(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < 40_000; i++) yield payloadFor(BigInt(i), 150);
+    }
+    const snap = store.writeSnapshot(1n, big()).then(() => {
+      snapshotDone = true;
+    });
+    for (let i = 1; i <= 20 && !snapshotDone; i++) {
+      await store.append(BigInt(i), payloadFor(BigInt(i)));
+      if (!snapshotDone) resolvedDuring.push(BigInt(i));
+    }
+    await snap;
+    expect(resolvedDuring.length).toBeGreaterThan(0);
+    await store.close();
+  });
+
+  it('refuses a second concurrent snapshot with busy', async () => {
+    const { store } = await openRecovered({ dataDir: dir });
+    const first = store.writeSnapshot(1n, slowly(chunksFor(2, 1000)));
+    expect((await rejection(store.writeSnapshot(2n, []))).kind).toBe('busy');
+    await first;
+    await store.close();
+  });
+
+  it('falls back to an older snapshot plus logs when the newest does not validate', async () => {
+    const { store } = await openRecovered({ dataDir: dir });
+    for (let i = 1; i <= 30; i++) {
+      await store.append(BigInt(i), payloadFor(BigInt(i)));
+      if (i === 10) await store.writeSnapshot(10n, chunksFor(10, 100));
+      if (i === 20) await store.writeSnapshot(20n, chunksFor(20, 100));
+    }
+    await store.close();
+    const newest = join(dir, 'snapshot.14');
+    const bytes = await readFile(newest);
+    bytes[500] = (bytes[500] ?? 0) ^ 0x10;
+    await writeFile(newest, bytes);
+    const r = await openRecovered({ dataDir: dir });
+    expect(r.snapshot?.zxid).toBe(10n);
+    expect(r.snapshot?.chunks).toEqual(chunksFor(10, 100));
+    expect(r.txns.map((t) => t.zxid)).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(11 + i)));
+    expect(r.result.skippedSnapshots).toHaveLength(1);
+    expect(r.result.skippedSnapshots[0]!.reason).toMatch(/checksum mismatch/);
+    await r.store.close();
+  });
+
+  it('treats a snapshot without its trailer (an interrupted write) as invalid', async () => {
+    const { store } = await openRecovered({ dataDir: dir });
+    await store.append(1n, payloadFor(1n));
+    await store.writeSnapshot(1n, chunksFor(1, 10));
+    await store.append(2n, payloadFor(2n));
+    await store.writeSnapshot(2n, chunksFor(2, 10));
+    await store.close();
+    const newest = join(dir, 'snapshot.2');
+    const bytes = await readFile(newest);
+    await writeFile(newest, bytes.subarray(0, bytes.length - 5));
+    const r = await openRecovered({ dataDir: dir });
+    expect(r.snapshot?.zxid).toBe(1n);
+    expect(r.result.skippedSnapshots[0]!.reason).toMatch(/no end marker/);
+    expect(r.txns.map((t) => t.zxid)).toEqual([2n]);
+    await r.store.close();
+  });
+
+  it('falls back when the newest snapshot cannot be read (EACCES)', async () => {
+    const fs = new MemoryFileSystem(['/d']);
+    const { store } = await openRecovered({ dataDir: '/d', fs });
+    await store.append(1n, payloadFor(1n));
+    await store.writeSnapshot(1n, chunksFor(1, 3));
+    await store.append(2n, payloadFor(2n));
+    await store.writeSnapshot(2n, chunksFor(2, 3));
+    await store.close();
+    fs.inject({ op: 'open', path: 'snapshot.2', code: 'EACCES' });
+    const r = await openRecovered({ dataDir: '/d', fs });
+    expect(r.snapshot?.zxid).toBe(1n);
+    expect(r.txns.map((t) => t.zxid)).toEqual([2n]);
+    expect(r.result.skippedSnapshots[0]!.reason).toMatch(/EACCES/);
+    await r.store.close();
+  });
+
+  it('refuses to start when no snapshot validates', async () => {
+    const { store } = await openRecovered({ dataDir: dir });
+    await store.writeSnapshot(1n, chunksFor(1, 3));
+    await store.close();
+    await writeFile(join(dir, 'snapshot.1'), 'not a snapshot at all');
+    const s = await TxnSnapStore.open({ dataDir: dir, logger: new CapturingLogger() });
+    const err = await rejection(s.recover());
+    expect(err.kind).toBe('corrupt-snapshot');
+  });
+
+  it('refuses to start when logs after the snapshot are missing', async () => {
+    const { store } = await openRecovered({ dataDir: dir, rollTxns: 5 });
+    for (let i = 1; i <= 20; i++) await store.append(zxid(2, i), payloadFor(BigInt(i)));
+    await store.writeSnapshot(zxid(2, 3), chunksFor(3, 3));
+    await store.close();
+    const { rm } = await import('node:fs/promises');
+    await rm(join(dir, 'log.200000001'));
+    const s = await TxnSnapStore.open({ dataDir: dir, logger: new CapturingLogger() });
+    const err = await rejection(s.recover());
+    expect(err.kind).toBe('missing-log');
+    expect(err.path).toBe(join(dir, 'log.200000006'));
+  });
+
+  it('removes leftover temp files of interrupted snapshot writes on open', async () => {
+    await writeFile(join(dir, 'snapshot.5.tmp'), 'partial');
+    const r = await openRecovered({ dataDir: dir });
+    expect(await readdir(dir)).toEqual([]);
+    expect(r.snapshot).toBeUndefined();
+    await r.store.close();
+  });
+
+  it('a snapshot received from a leader moves lastZxid forward', async () => {
+    const { store } = await openRecovered({ dataDir: dir });
+    await store.append(zxid(1, 1), payloadFor(1n));
+    await store.writeSnapshot(zxid(3, 7), chunksFor(3, 2));
+    expect(store.lastZxid).toBe(zxid(3, 7));
+    expect((await rejection(store.append(zxid(3, 7), payloadFor(1n)))).kind).toBe('out-of-order');
+    await store.append(zxid(3, 8), payloadFor(1n));
+    await store.close();
+    const r = await openRecovered({ dataDir: dir });
+    expect(r.result).toMatchObject({ snapshotZxid: zxid(3, 7), lastZxid: zxid(3, 8), txnCount: 1 });
+    await r.store.close();
+  });
+});
+
+describe('snapshot schedule', () => {
+  async function dueAt(snapCount: number, randomValue: number, txns: number): Promise<bigint[]> {
+    const sub = join(dir, `s${snapCount}-${randomValue}`);
+    const { store } = await openRecovered({ dataDir: sub, snapCount, random: () => randomValue });
+    const due: bigint[] = [];
+    store.onSnapshotDue((z) => due.push(z));
+    for (let i = 1; i <= txns; i++) await store.append(BigInt(i), payloadFor(BigInt(i), 10));
+    await store.close();
+    return due;
+  }
+
+  it('is due after snapCount/2 + random(snapCount/2) txns, like ZooKeeper', async () => {
+    expect(await dueAt(100, 0, 160)).toEqual([51n, 102n, 153n]);
+    expect(await dueAt(100, 0.5, 160)).toEqual([76n, 152n]);
+    expect(await dueAt(100, 0.999, 160)).toEqual([100n]);
+  });
+
+  it('rolls the log when a snapshot is due', async () => {
+    await dueAt(10, 0, 20);
+    const names = (await readdir(join(dir, 's10-0'))).sort();
+    expect(names).toEqual(['log.1', 'log.7', 'log.d', 'log.13'].sort());
+  });
+
+  it('gives different servers different schedules', async () => {
+    const a = await dueAt(100, 0.1, 120);
+    const b = await dueAt(100, 0.7, 120);
+    expect(a[0]).not.toBe(b[0]);
+  });
+});
