@@ -748,15 +748,18 @@ export class TxnSnapStore {
    * when no snapshot at or before `zxid` would remain although snapshots exist.
    */
   truncate(zxid: bigint): Promise<void> {
-    return this.exclusive(async () => {
-      if (this.state !== 'ready') {
-        throw new PersistenceError(
+    if (this.state !== 'ready') {
+      return Promise.reject(
+        new PersistenceError(
           this.state === 'opened' ? 'not-recovered' : this.state === 'failed' ? 'failed' : 'closed',
           `truncate in state ${this.state}`,
           { cause: this.failure },
-        );
-      }
-      this.state = 'maintenance';
+        ),
+      );
+    }
+    // From now until the cut is done, appends are refused with `busy`.
+    this.state = 'maintenance';
+    return this.exclusive(async () => {
       try {
         await this.drain();
         if (this.failure !== undefined) throw this.failure;
