@@ -9,4 +9,5 @@ export {
   startApacheZooKeeper,
   type ZkCliResult,
 } from './apache.js';
+export * from './java-driver.js';
 export { fourLetterWord, freePort, waitFor } from './ports.js';

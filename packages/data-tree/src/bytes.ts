@@ -1,0 +1,157 @@
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder('utf-8', { fatal: false });
+const TWO32 = 4294967296;
+
+/** Thrown by Reader when a record runs past the bytes available. */
+export class Incomplete extends Error {
+  override readonly name = 'Incomplete';
+}
+
+/** A growable big-endian byte writer. */
+export class Writer {
+  buf: Uint8Array;
+  view: DataView;
+  pos = 0;
+  constructor(initial = 256) {
+    this.buf = new Uint8Array(initial);
+    this.view = new DataView(this.buf.buffer);
+  }
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.pos + n) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = v;
+  }
+  i32(v: number): void {
+    this.ensure(4);
+    this.view.setInt32(this.pos, v);
+    this.pos += 4;
+  }
+  u32(v: number): void {
+    this.ensure(4);
+    this.view.setUint32(this.pos, v);
+    this.pos += 4;
+  }
+  i64(v: bigint): void {
+    this.ensure(8);
+    this.view.setBigInt64(this.pos, v);
+    this.pos += 8;
+  }
+  /** A 64-bit integer held in a double (exact below 2^53). */
+  num64(v: number): void {
+    this.ensure(8);
+    if (v >= 0) {
+      const hi = Math.floor(v / TWO32);
+      this.view.setUint32(this.pos, hi);
+      this.view.setUint32(this.pos + 4, v - hi * TWO32);
+    } else {
+      this.view.setBigInt64(this.pos, BigInt(v));
+    }
+    this.pos += 8;
+  }
+  bytes(b: Uint8Array): void {
+    this.u32(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+  /** A string of byte values (each char code < 256). */
+  latin1(s: string): void {
+    this.u32(s.length);
+    this.ensure(s.length);
+    for (let i = 0; i < s.length; i++) this.buf[this.pos + i] = s.charCodeAt(i);
+    this.pos += s.length;
+  }
+  str(s: string): void {
+    this.bytes(utf8.encode(s));
+  }
+  take(): Uint8Array {
+    const out = this.buf.slice(0, this.pos);
+    this.pos = 0;
+    return out;
+  }
+}
+
+/** A bounds-checked big-endian reader; reading past the end throws Incomplete. */
+export class Reader {
+  readonly view: DataView;
+  pos = 0;
+  constructor(readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+  private need(n: number): void {
+    if (this.pos + n > this.buf.length) throw new Incomplete('truncated');
+  }
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+  i32(): number {
+    this.need(4);
+    const v = this.view.getInt32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  u32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  i64(): bigint {
+    this.need(8);
+    const v = this.view.getBigInt64(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  num64(): number {
+    this.need(8);
+    const hi = this.view.getInt32(this.pos);
+    const lo = this.view.getUint32(this.pos + 4);
+    this.pos += 8;
+    return hi * TWO32 + lo;
+  }
+  bytes(): Uint8Array {
+    const n = this.u32();
+    this.need(n);
+    const out = this.buf.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  latin1(): string {
+    const n = this.u32();
+    this.need(n);
+    const s = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.pos, n).toString('latin1');
+    this.pos += n;
+    return s;
+  }
+  str(): string {
+    const n = this.u32();
+    this.need(n);
+    const s = utf8d.decode(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return s;
+  }
+}
+
+/** Bytes as a latin1 string: one char per byte, the compact in-memory form of znode data. */
+export function bytesToLatin1(b: Uint8Array): string {
+  if (b.length === 0) return '';
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+}
+
+export function latin1ToBytes(s: string): Uint8Array {
+  if (s.length === 0) return new Uint8Array(0);
+  const b = Buffer.from(s, 'latin1');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}

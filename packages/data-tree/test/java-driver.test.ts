@@ -1,0 +1,77 @@
+import { type ApacheZooKeeper, type JavaDriver, startApacheZooKeeper, startJavaDriver } from '@zkts/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+describe('Java driver over the Apache ZooKeeper client', () => {
+  let zk: ApacheZooKeeper;
+  let d: JavaDriver;
+  beforeAll(async () => {
+    zk = await startApacheZooKeeper();
+    d = await startJavaDriver(zk.connectString);
+  });
+  afterAll(async () => {
+    await d?.close();
+    await zk?.stop();
+  });
+
+  it('creates a node and returns its full Stat', async () => {
+    const r = await d.must({ op: 'create', path: '/drv', data: 'hello', mode: 0 });
+    expect(r.path).toBe('/drv');
+    expect(r.stat.dataLength).toBe(5);
+    expect(r.stat.czxid).toBe(r.stat.mzxid);
+    expect(typeof r.stat.czxid).toBe('bigint');
+    const g = await d.must({ op: 'getData', path: '/drv' });
+    expect(new TextDecoder().decode(g.data!)).toBe('hello');
+    expect(g.stat).toEqual(r.stat);
+  });
+
+  it('reports server error codes', async () => {
+    const r = await d.request({ op: 'delete', path: '/nope', version: -1 });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.code).toBe(-101);
+    const bad = await d.request({ op: 'setData', path: '/drv', data: 'x', version: 7 });
+    expect(!bad.ok && bad.code).toBe(-103);
+  });
+
+  it('reports client-side refusals separately', async () => {
+    const r = await d.request({ op: 'create', path: 'no-slash', data: null });
+    expect(!r.ok && r.clientError).toBe('IllegalArgument');
+  });
+
+  it('delivers watch events as lines', async () => {
+    await d.must({ op: 'exists', path: '/drv-w', watch: true });
+    await d.must({ op: 'create', path: '/drv-w', data: null });
+    const e = await d.waitForEvent((x) => x.path === '/drv-w');
+    expect(e.type).toBe('NodeCreated');
+    expect(e.typeCode).toBe(1);
+  });
+
+  it('returns per-op results of a failed multi', async () => {
+    const r = await d.request({
+      op: 'multi',
+      ops: [
+        { op: 'create', path: '/m1', data: null },
+        { op: 'delete', path: '/missing' },
+        { op: 'create', path: '/m2', data: null },
+      ],
+    });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.code).toBe(-101);
+      expect(r.results?.map((x) => (x.type === 'error' ? x.code : x.type))).toEqual([0, -101, -2]);
+    }
+  });
+
+  it('runs several sessions, auth and whoAmI', async () => {
+    const c = await d.must({ op: 'connect', client: 'second' });
+    expect(c.sessionId).not.toBe(0n);
+    await d.must({ op: 'addAuth', client: 'second', scheme: 'digest', auth: 'bob:pw' });
+    const who = await d.must({ op: 'whoAmI', client: 'second' });
+    expect(who.clientInfo.map((x) => x.authScheme)).toContain('digest');
+    await d.must({ op: 'create', client: 'second', path: '/eph', data: null, mode: 1 });
+    const e = await d.must({ op: 'getEphemerals', client: 'second' });
+    expect(e.paths).toEqual(['/eph']);
+    await d.must({ op: 'close', client: 'second' });
+    const gone = await d.must({ op: 'exists', path: '/eph' });
+    expect(gone.stat).toBeNull();
+  });
+});
