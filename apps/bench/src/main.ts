@@ -3,7 +3,9 @@
  * Benchmark runner: `pnpm --filter @zkts/bench run bench <name> [args]`.
  * Each benchmark is a module in this folder exporting `run(args)`; results print as a table.
  */
-const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {};
+const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
+  codec: () => import('./codec.js'),
+};
 
 async function main(): Promise<void> {
   const [name, ...args] = process.argv.slice(2);

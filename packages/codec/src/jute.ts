@@ -59,11 +59,13 @@ export class Writer {
 
   /** A signed 64-bit integer. */
   long(v: bigint): this {
-    if (typeof v !== 'bigint' || BigInt.asIntN(64, v) !== v) {
+    this.ensure(8);
+    try {
+      // Node checks the type and the range itself; its errors become CodecError.
+      this.buf.writeBigInt64BE(v, this.pos);
+    } catch {
       throw new CodecError('bad-value', `not a 64-bit integer: ${String(v)}`);
     }
-    this.ensure(8);
-    this.buf.writeBigInt64BE(v, this.pos);
     this.pos += 8;
     return this;
   }
