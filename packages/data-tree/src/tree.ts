@@ -67,6 +67,11 @@ export interface DataTreeOptions {
   extendedTypesEnabled?: boolean;
   /** zookeeper.skipACL. Default false. */
   skipACL?: boolean;
+  /**
+   * exists checks READ on an existing node, as later 3.8 releases do. Default false: 3.8.0 (the
+   * release compatibility is proven against) answers exists without an ACL check.
+   */
+  existsChecksRead?: boolean;
   /** Data of /zookeeper/config. */
   configData?: Uint8Array;
 }
@@ -131,6 +136,8 @@ export class DataTree<W = number> {
   private outstandingHead = 0;
   private readonly outstandingByPath = new Map<string, ChangeRecord>();
   private notes: WatchNotification<W>[] = [];
+  /** While a multi is prepped: the change records it replaced, for rollback. */
+  private multiSave: Map<string, ChangeRecord | undefined> | undefined;
   /** @internal copy-on-write hooks of snapshots in progress. */
   readonly touchHooks = new Set<(id: number) => void>();
   private readonly scratch = new Uint8Array(60);
@@ -143,25 +150,25 @@ export class DataTree<W = number> {
       maxDataBytes: options.maxDataBytes ?? 0xfffff,
       extendedTypesEnabled: options.extendedTypesEnabled ?? true,
       skipACL: options.skipACL ?? false,
+      existsChecksRead: options.existsChecksRead ?? false,
     };
     this.rootId = NONE;
     if (!init) return;
     const s = this.store;
-    const open = this.acls.acquire(OPEN_ACL_UNSAFE);
-    this.rootId = s.alloc('/', '', open);
+    this.rootId = s.alloc('/', '', this.acls.acquire(OPEN_ACL_UNSAFE));
     const proc = s.alloc(PROC_ZOOKEEPER, '', this.acls.acquire(OPEN_ACL_UNSAFE));
     s.link(this.rootId, proc);
     const quota = s.alloc(QUOTA_ZOOKEEPER, '', this.acls.acquire(OPEN_ACL_UNSAFE));
     s.link(proc, quota);
-    const config = s.alloc(CONFIG_ZOOKEEPER, bytesToLatin1(options.configData ?? new Uint8Array(0)), open);
-    s.acl[config] = this.acls.acquire(READ_ACL_UNSAFE);
-    this.acls.release(open);
-    this.acls.acquire(OPEN_ACL_UNSAFE);
+    const configData = bytesToLatin1(options.configData ?? new Uint8Array(0));
+    const config = s.alloc(CONFIG_ZOOKEEPER, configData, this.acls.acquire(READ_ACL_UNSAFE));
     s.link(proc, config);
     for (const id of [this.rootId, proc, quota, config]) {
       for (const a of [s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime]) a[id] = 0;
-      this.digestAdd(this.nodeDigest(id));
     }
+    // ZooKeeper sets the config node's ACL with version -1 when it adds it.
+    s.aversion[config] = -1;
+    for (const id of [this.rootId, proc, quota, config]) this.digestAdd(this.nodeDigest(id));
   }
 
   // ---------------------------------------------------------------- basics
@@ -700,6 +707,8 @@ export class DataTree<W = number> {
   }
 
   private addRecord(r: ChangeRecord): void {
+    const save = this.multiSave;
+    if (save !== undefined && !save.has(r.path)) save.set(r.path, this.outstandingByPath.get(r.path));
     this.outstanding.push(r);
     this.outstandingByPath.set(r.path, r);
   }
@@ -759,9 +768,7 @@ export class DataTree<W = number> {
   ): { txn: Txn; error?: TreeError } {
     const savedLength = this.outstanding.length;
     const savedMap = new Map<string, ChangeRecord | undefined>();
-    const remember = (p: string) => {
-      if (!savedMap.has(p)) savedMap.set(p, this.outstandingByPath.get(p));
-    };
+    this.multiSave = savedMap;
     const txns: TxnBody[] = [];
     let error: TreeError | undefined;
     for (const op of ops) {
@@ -769,16 +776,18 @@ export class DataTree<W = number> {
         txns.push({ type: 'error', err: ErrorCode.RuntimeInconsistency });
         continue;
       }
-      const before = this.outstanding.length;
       try {
         txns.push(this.prepOne(op, ctx));
       } catch (e) {
-        if (!(e instanceof TreeError)) throw e;
+        if (!(e instanceof TreeError)) {
+          this.multiSave = undefined;
+          throw e;
+        }
         error = e;
         txns.push({ type: 'error', err: e.code });
       }
-      for (let i = before; i < this.outstanding.length; i++) remember(this.outstanding[i]!.path);
     }
+    this.multiSave = undefined;
     if (error !== undefined) {
       // Roll back every change record this multi added.
       this.outstanding.length = savedLength;
@@ -1006,11 +1015,15 @@ export class DataTree<W = number> {
     return { data: latin1ToBytes(this.store.data[id]!), stat: this.statOf(id) };
   }
 
-  /** exists: READ when the node exists; the watch is registered whether it exists or not. */
+  /**
+   * exists: the watch is registered whether the node exists or not. No ACL check unless
+   * `existsChecksRead` (then READ on an existing node).
+   */
   exists(path: string, ctx: ReadContext<W>): Stat | null {
     if (path.includes('\0')) throw badArguments(path);
     const id = this.idOf(path);
-    if (id !== undefined) this.checkAcl(this.acls.get(this.store.acl[id]!), Perms.READ, ctx, path);
+    if (id !== undefined && this.options.existsChecksRead)
+      this.checkAcl(this.acls.get(this.store.acl[id]!), Perms.READ, ctx, path);
     if (ctx.watcher !== undefined) this.watches.addDataWatch(path, ctx.watcher);
     return id === undefined ? null : this.statOf(id);
   }
