@@ -1,3 +1,4 @@
+export { type EnsembleConfig, membersOf, parseEnsembleConfig, type ServerAddress } from './config.js';
 export { assertNever, ElectionError, type ElectionErrorKind } from './errors.js';
 export {
   type Decision,
@@ -21,6 +22,15 @@ export {
   SimMember,
   settled,
 } from './harness.js';
+export { ElectionMember, type ElectionMemberOptions, formatLogLine } from './member.js';
+export {
+  ELECTION_PROTOCOL_VERSION,
+  ElectionTransport,
+  type ElectionWireMessage,
+  type TransportOptions,
+  type TransportStats,
+  toNotification,
+} from './transport.js';
 export {
   type Credentials,
   compareCredentials,
