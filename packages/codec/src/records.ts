@@ -7,6 +7,7 @@ import type {
   ConnectRequest,
   ConnectResponse,
   Id,
+  MultiHeader,
   ReplyHeader,
   RequestHeader,
   Stat,
@@ -150,3 +151,16 @@ export function readConnectResponse(r: Reader): ConnectResponse {
   if (r.remaining > 0) res.readOnly = r.bool();
   return res;
 }
+
+export function writeMultiHeader(w: Writer, h: MultiHeader): void {
+  w.int(h.type).bool(h.done).int(h.err);
+}
+
+export function readMultiHeader(r: Reader): MultiHeader {
+  const type = r.int();
+  const done = r.bool();
+  return { type, done, err: r.int() };
+}
+
+/** The end marker of a multi's operations and of its results. */
+export const MULTI_END: Readonly<MultiHeader> = Object.freeze({ type: -1, done: true, err: -1 });

@@ -5,7 +5,16 @@
 import { OpCode, opCodeName } from './constants.js';
 import { CodecError } from './errors.js';
 import { Reader, Writer } from './jute.js';
-import { assertNever, readACLs, readRequestHeader, writeACLs, writeRequestHeader } from './records.js';
+import {
+  assertNever,
+  MULTI_END,
+  readACLs,
+  readMultiHeader,
+  readRequestHeader,
+  writeACLs,
+  writeMultiHeader,
+  writeRequestHeader,
+} from './records.js';
 import type { ACL, RequestHeader } from './types.js';
 
 /** create, create2 and createContainer (CreateRequest). */
@@ -286,10 +295,10 @@ export function writeRequestBody(w: Writer, r: Request): void {
     case 'multi':
     case 'multiRead':
       for (const op of r.ops) {
-        w.int(OpCode[op.type]).bool(false).int(-1);
+        writeMultiHeader(w, { type: OpCode[op.type], done: false, err: -1 });
         writeRequestBody(w, op);
       }
-      w.int(-1).bool(true).int(-1);
+      writeMultiHeader(w, MULTI_END);
       return;
     case 'setWatches':
       w.long(r.relativeZxid)
@@ -328,13 +337,6 @@ export function writeRequestBody(w: Writer, r: Request): void {
     default:
       assertNever(r, 'request');
   }
-}
-
-function readMultiHeader(r: Reader): { type: number; done: boolean } {
-  const type = r.int();
-  const done = r.bool();
-  r.int(); // err: -1 in requests
-  return { type, done };
 }
 
 function readMultiOps(r: Reader): MultiOp[] {
@@ -518,6 +520,18 @@ for (const name of [
 /** The request type of an opcode, or undefined when it is not a client request of ZooKeeper 3.8. */
 export function requestTypeOf(opcode: number): RequestType | undefined {
   return requestTypes.get(opcode);
+}
+
+/**
+ * Appends a whole request frame (length prefix, header, body) to a caller-owned Writer, e.g. to
+ * batch several frames into one socket write.
+ */
+export function writeRequestFrame(w: Writer, xid: number, request: Request): void {
+  const start = w.length;
+  w.int(0);
+  writeRequestHeader(w, { xid, type: OpCode[request.type] });
+  writeRequestBody(w, request);
+  w.patchInt(start, w.length - start - 4);
 }
 
 const scratch = new Writer(4096);

@@ -7,6 +7,7 @@ import { CodecError } from './errors.js';
 import { Reader, Writer } from './jute.js';
 import {
   assertNever,
+  MULTI_END,
   readACLs,
   readClientInfo,
   readReplyHeader,
@@ -14,6 +15,7 @@ import {
   readWatcherEvent,
   writeACLs,
   writeClientInfo,
+  writeMultiHeader,
   writeReplyHeader,
   writeStat,
   writeWatcherEvent,
@@ -283,7 +285,7 @@ export function writeResponseBody(w: Writer, res: Response): void {
     case 'multi':
     case 'multiRead':
       for (const r of res.results) writeMultiResult(w, r);
-      w.int(-1).bool(true).int(-1);
+      writeMultiHeader(w, MULTI_END);
       return;
     default:
       assertNever(res, 'response');
@@ -407,6 +409,18 @@ export function readResponseBody(r: Reader, type: ResponseType): Response {
     default:
       return assertNever(type, 'response type');
   }
+}
+
+/**
+ * Appends a whole reply frame (length prefix, header, body) to a caller-owned Writer, e.g. to batch
+ * several replies into one socket write.
+ */
+export function writeResponseFrame(w: Writer, header: ReplyHeader, response: Response | null): void {
+  const start = w.length;
+  w.int(0);
+  writeReplyHeader(w, header);
+  if (response !== null) writeResponseBody(w, response);
+  w.patchInt(start, w.length - start - 4);
 }
 
 const scratch = new Writer(4096);

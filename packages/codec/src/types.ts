@@ -81,3 +81,12 @@ export interface WatcherEvent {
   state: number;
   path: string;
 }
+
+/** The header in front of each operation and result of a multi, and its end marker (type -1, done). */
+export interface MultiHeader {
+  /** The op's opcode (-1 for an error result and for the end marker). */
+  type: number;
+  done: boolean;
+  /** -1 in requests; the error code of an error result, 0 for other results. */
+  err: number;
+}

@@ -26,6 +26,8 @@ import {
   Writer,
   writeACL,
   writeClientInfo,
+  writeRequestFrame,
+  writeResponseFrame,
   writeStat,
   writeWatcherEvent,
 } from '../src/index.js';
@@ -37,7 +39,9 @@ import {
   connectResponse,
   int32,
   int64,
+  request,
   requestByType,
+  response,
   responseByType,
   stat,
   str,
@@ -161,6 +165,27 @@ describe('responses round-trip', () => {
           });
         },
       ),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('batched frames', () => {
+  it('writeRequestFrame / writeResponseFrame append what the encode*Frame functions return', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(int32, request, response), { maxLength: 5 }), (items) => {
+        const w = new Writer(8);
+        for (const [xid, req] of items) writeRequestFrame(w, xid, req);
+        expect(
+          w.finish().equals(Buffer.concat(items.map(([xid, req]) => encodeRequestFrame(xid, req)))),
+        ).toBe(true);
+        w.reset();
+        for (const [xid, , res] of items) writeResponseFrame(w, { xid, zxid: 1n, err: 0 }, res);
+        const expected = Buffer.concat(
+          items.map(([xid, , res]) => encodeResponseFrame({ xid, zxid: 1n, err: 0 }, res)),
+        );
+        expect(w.view().equals(expected)).toBe(true);
+      }),
       { numRuns: RUNS },
     );
   });
