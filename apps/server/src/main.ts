@@ -1,7 +1,100 @@
 #!/usr/bin/env node
-// The standalone server is not built yet; this entry point says so instead of pretending.
-process.stderr.write(
-  'zkts-server: the standalone server is not implemented yet in this version of zkts.\n' +
-    'The packages (codec, data tree, persistence, election) can be used and tested on their own.\n',
+/**
+ * zkts-server [zoo.cfg]
+ *
+ * With a zoo.cfg, runs the server it describes. With no argument, runs a standalone server on
+ * 127.0.0.1:2181 with its data in ./zkts-data (created if missing).
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseConfig, type ServerConfig, ServerError, ZkServer } from '@zkts/server';
+import { pino } from 'pino';
+
+const USAGE = `usage: zkts-server [zoo.cfg]
+
+  zoo.cfg   a ZooKeeper configuration file (tickTime, dataDir, clientPort, ...)
+
+Without a file, zkts-server runs standalone on 127.0.0.1:2181 with its data in ./zkts-data.
+`;
+
+function defaultConfig(): { config: ServerConfig; source: string } {
+  const dataDir = resolve('zkts-data');
+  mkdirSync(dataDir, { recursive: true });
+  const text = [
+    'tickTime=2000',
+    `dataDir=${dataDir}`,
+    'clientPort=2181',
+    'clientPortAddress=127.0.0.1',
+    'maxClientCnxns=60',
+    '4lw.commands.whitelist=*',
+    'extendedTypesEnabled=true',
+  ].join('\n');
+  return { config: parseConfig(text, 'embedded defaults').config, source: 'embedded defaults' };
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.length > 1) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const log = pino({ base: { app: 'zkts-server' } });
+  let config: ServerConfig;
+  let source: string;
+  if (args[0] === undefined) {
+    ({ config, source } = defaultConfig());
+  } else {
+    const file = resolve(args[0]);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      process.stderr.write(`zkts-server: cannot read ${file}: ${(e as Error).message}\n`);
+      return 2;
+    }
+    const parsed = parseConfig(text, file);
+    for (const w of parsed.warnings)
+      log.warn({ key: w.key, line: w.line }, `${file}:${w.line}: ${w.key}: ${w.message}`);
+    config = parsed.config;
+    source = file;
+  }
+  if (config.servers.length > 1) {
+    process.stderr.write(
+      'zkts-server: this version runs standalone only; ensemble (server.N) configurations are not supported yet.\n',
+    );
+    return 2;
+  }
+  const server = await ZkServer.start({ config, logger: log });
+  const { host, port } = server.address();
+  log.info({ config: source, dataDir: config.dataDir, dataLogDir: config.dataLogDir }, 'configuration');
+  process.stdout.write(`zkts-server: standalone on ${host}:${port}, data in ${config.dataDir}\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    void server.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  server.onFatal(() => {
+    process.exitCode = 1;
+    void server.close().then(() => process.exit(1));
+  });
+  return -1;
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof ServerError) process.stderr.write(`zkts-server: ${e.message}\n`);
+    else process.stderr.write(`zkts-server: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  },
 );
-process.exitCode = 1;

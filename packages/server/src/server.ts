@@ -896,7 +896,7 @@ export class ZkServer {
       ['num_alive_connections', this.connections.size],
       ['avg_latency', c.latency.avg],
       ['outstanding_requests', this.pending.length],
-      ['znode_count', this.tree.nodeCount],
+      ['znode_count', this.tree.nodeCount + 1],
       ['global_sessions', this.sessions.size],
       ['packets_sent', c.packetsSent],
       ['packets_received', c.packetsReceived],
@@ -937,7 +937,9 @@ export class ZkServer {
       packetsSent: c.packetsSent,
       outstandingRequests: this.pending.length,
       lastZxid: this.tree.lastZxid,
-      nodeCount: this.tree.nodeCount,
+      // ZooKeeper's DataTree indexes the root under both "" and "/", so its node count (srvr, mntr)
+      // is one more than the znodes; operators' dashboards compare against that figure.
+      nodeCount: this.tree.nodeCount + 1,
       connections: () => this.connectionInfos(),
       monitor: () => this.monitorValues(),
       configuration: () => [
