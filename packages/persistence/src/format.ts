@@ -48,6 +48,16 @@ export function checksum(data: Uint8Array, previous = 0): number {
   return crc32(data, previous) >>> 0;
 }
 
+/** Big-endian u32 at `at` (no allocation, for hot paths). */
+export function readU32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+/** Big-endian u64 at `at`. */
+export function readU64(b: Uint8Array, at: number): bigint {
+  return (BigInt(readU32(b, at)) << 32n) | BigInt(readU32(b, at + 4));
+}
+
 function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }

@@ -1,10 +1,11 @@
 import { PersistenceError, toPersistenceError } from './errors.js';
 import {
   checksum,
-  dataView,
   decodeLogHeader,
   LOG_HEADER_BYTES,
   RECORD_HEADER_BYTES,
+  readU32,
+  readU64,
   ZXID_BYTES,
 } from './format.js';
 import type { FileHandle, FileSystem } from './fs.js';
@@ -22,12 +23,29 @@ export class BlockReader {
     private readonly path: string,
   ) {}
 
-  /** `n` bytes at `pos`, or undefined when the file ends first. */
-  async bytes(pos: number, n: number): Promise<Uint8Array | undefined> {
-    if (pos + n > this.size) return undefined;
+  /** Called with each block read (position, bytes), e.g. to checksum a file in one pass. */
+  onBlock: ((pos: number, block: Uint8Array) => void) | undefined;
+
+  /** `n` bytes at `pos` if they are already buffered (no I/O), else undefined. */
+  peek(pos: number, n: number): Uint8Array | undefined {
     if (pos >= this.bufPos && pos + n <= this.bufPos + this.buf.length) {
       return this.buf.subarray(pos - this.bufPos, pos - this.bufPos + n);
     }
+    return undefined;
+  }
+
+  /** The big-endian u32 at `pos` if it is buffered, else undefined. */
+  u32(pos: number): number | undefined {
+    const at = pos - this.bufPos;
+    if (at < 0 || at + 4 > this.buf.length) return undefined;
+    return readU32(this.buf, at);
+  }
+
+  /** `n` bytes at `pos`, or undefined when the file ends first. */
+  async bytes(pos: number, n: number): Promise<Uint8Array | undefined> {
+    if (pos + n > this.size) return undefined;
+    const buffered = this.peek(pos, n);
+    if (buffered !== undefined) return buffered;
     const want = Math.min(Math.max(n, BLOCK), this.size - pos);
     const block = new Uint8Array(want);
     let got = 0;
@@ -43,6 +61,7 @@ export class BlockReader {
     }
     this.buf = block.subarray(0, got);
     this.bufPos = pos;
+    this.onBlock?.(pos, this.buf);
     return got >= n ? this.buf.subarray(0, n) : undefined;
   }
 
@@ -105,7 +124,13 @@ export class LogFileReader {
     private readonly opts: LogReaderOptions,
   ) {}
 
+  /** The records one by one. */
   async *records(): AsyncGenerator<LogRecord, void, void> {
+    for await (const batch of this.batches()) yield* batch;
+  }
+
+  /** The records in batches (all that one read brought in), which is cheaper for long replays. */
+  async *batches(): AsyncGenerator<LogRecord[], void, void> {
     let handle: FileHandle;
     try {
       handle = await this.fs.open(this.path, 'read');
@@ -119,14 +144,7 @@ export class LogFileReader {
     }
   }
 
-  /** Runs through the file without keeping anything. */
-  async scanAll(): Promise<void> {
-    for await (const _ of this.records()) {
-      // validation only
-    }
-  }
-
-  private async *scan(handle: FileHandle): AsyncGenerator<LogRecord, void, void> {
+  private async *scan(handle: FileHandle): AsyncGenerator<LogRecord[], void, void> {
     let size: number;
     try {
       size = await handle.size();
@@ -147,40 +165,59 @@ export class LogFileReader {
     let pos = LOG_HEADER_BYTES;
     this.validEnd = pos;
     let prev = this.opts.previousZxid;
+    let batch: LogRecord[] = [];
+    /** Damage that a torn write may explain (checked against the window after the loop). */
+    let damage: string | undefined;
+    /** Damage that no crash explains. */
+    let fatal: string | undefined;
+    let zeroTail = false;
     while (pos < limit) {
-      const rh = await reader.bytes(pos, RECORD_HEADER_BYTES);
+      let rh = reader.peek(pos, RECORD_HEADER_BYTES);
       if (rh === undefined) {
-        await this.bad(reader, pos, 'partial record header', maxWrite);
-        return;
+        if (batch.length > 0) {
+          yield batch;
+          batch = [];
+        }
+        rh = await reader.bytes(pos, RECORD_HEADER_BYTES);
+        if (rh === undefined) {
+          damage = 'partial record header';
+          break;
+        }
       }
-      const v = dataView(rh);
-      const len = v.getUint32(0);
-      const crc = v.getUint32(4);
+      const len = readU32(rh, 0);
+      const crc = readU32(rh, 4);
       if (len === 0 && crc === 0) {
-        // Preallocated space: the log ends here if nothing but zeros follows.
-        if (await reader.zeroFrom(pos)) return;
-        await this.bad(reader, pos, 'data after the end of the log', maxWrite);
-        return;
+        zeroTail = true;
+        break;
       }
       if (len < ZXID_BYTES || len > maxWrite) {
-        await this.bad(reader, pos, `invalid record length ${len}`, maxWrite);
-        return;
+        damage = `invalid record length ${len}`;
+        break;
       }
-      const payload = await reader.bytes(pos + RECORD_HEADER_BYTES, len);
+      let payload = reader.peek(pos + RECORD_HEADER_BYTES, len);
       if (payload === undefined) {
-        await this.bad(reader, pos, 'partial record', maxWrite);
-        return;
+        if (batch.length > 0) {
+          yield batch;
+          batch = [];
+        }
+        payload = await reader.bytes(pos + RECORD_HEADER_BYTES, len);
+        if (payload === undefined) {
+          damage = 'partial record';
+          break;
+        }
       }
       if (checksum(payload) !== crc) {
-        await this.bad(reader, pos, 'crc mismatch', maxWrite);
-        return;
+        damage = 'crc mismatch';
+        break;
       }
-      const zxid = dataView(payload).getBigUint64(0);
+      const zxid = readU64(payload, 0);
       if (this.count === 0 && zxid !== this.opts.nameZxid) {
-        throw this.corrupt(pos, `first zxid 0x${zxid.toString(16)} does not match the file name`);
+        fatal = `first zxid 0x${zxid.toString(16)} does not match the file name`;
+        break;
       }
       if (prev !== undefined && zxid <= prev) {
-        throw this.corrupt(pos, `zxid 0x${zxid.toString(16)} not above 0x${prev.toString(16)}`);
+        fatal = `zxid 0x${zxid.toString(16)} not above 0x${prev.toString(16)}`;
+        break;
       }
       const end = pos + RECORD_HEADER_BYTES + len;
       this.count++;
@@ -188,9 +225,13 @@ export class LogFileReader {
       this.lastZxid = zxid;
       prev = zxid;
       this.validEnd = end;
-      yield { zxid, payload: payload.slice(ZXID_BYTES), offset: pos, end };
+      batch.push({ zxid, payload: payload.slice(ZXID_BYTES), offset: pos, end });
       pos = end;
     }
+    if (batch.length > 0) yield batch;
+    if (fatal !== undefined) throw this.corrupt(pos, fatal);
+    if (zeroTail && !(await reader.zeroFrom(pos))) damage = 'data after the end of the log';
+    if (damage !== undefined) await this.bad(reader, pos, damage, maxWrite);
   }
 
   /**

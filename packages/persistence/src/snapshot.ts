@@ -136,83 +136,182 @@ export async function writeSnapshotFile(
 }
 
 /**
- * Reads a snapshot file: yields its chunks (each a view into a fresh buffer, never reused) after
- * checking the header; throws a `corrupt-snapshot` error when any check fails, at the latest after
- * the last chunk (trailer, length, checksum).
+ * Reads one snapshot file chunk by chunk. `open` checks the header and trailer; every chunk is
+ * checked against the file's bounds; the checksum over the whole file is checked after the last
+ * chunk. Any failure is a `corrupt-snapshot` error naming the file and offset.
  */
-export async function* readSnapshotChunks(
-  fs: FileSystem,
-  path: string,
-  zxid: bigint,
-): AsyncGenerator<Uint8Array, void, void> {
-  let handle: FileHandle;
-  try {
-    handle = await fs.open(path, 'read');
-  } catch (err) {
-    throw toPersistenceError(err, 'open snapshot', path);
-  }
-  const corrupt = (reason: string, offset: number): PersistenceError =>
-    new PersistenceError('corrupt-snapshot', `invalid snapshot ${path}: ${reason} at offset ${offset}`, {
-      path,
-      offset,
-    });
-  try {
-    let size: number;
+class SnapshotReader {
+  private pos = SNAP_HEADER_BYTES;
+  private crc = 0;
+  private crcPos = 0;
+  private crcBroken = false;
+  private finished = false;
+
+  private constructor(
+    private readonly handle: FileHandle,
+    private readonly reader: BlockReader,
+    readonly path: string,
+    private readonly trailerAt: number,
+    private readonly expectedCrc: number,
+  ) {}
+
+  static async open(fs: FileSystem, path: string, zxid: bigint): Promise<SnapshotReader> {
+    let handle: FileHandle;
     try {
-      size = await handle.size();
+      handle = await fs.open(path, 'read');
     } catch (err) {
-      throw toPersistenceError(err, 'stat', path);
+      throw toPersistenceError(err, 'open snapshot', path);
     }
-    if (size < SNAP_HEADER_BYTES + SNAP_TRAILER_BYTES) throw corrupt('file too short', 0);
-    const reader = new BlockReader(handle, size, path);
-    const trailerAt = size - SNAP_TRAILER_BYTES;
-    const trailer = await reader.bytes(trailerAt, SNAP_TRAILER_BYTES);
-    if (trailer === undefined) throw corrupt('file too short', 0);
-    const tv = dataView(trailer);
-    if (tv.getUint32(12) !== SNAP_END_MAGIC) throw corrupt('incomplete (no end marker)', trailerAt);
-    if (tv.getBigUint64(0) !== BigInt(trailerAt - SNAP_HEADER_BYTES)) {
-      throw corrupt('body length mismatch', trailerAt);
+    try {
+      let size: number;
+      try {
+        size = await handle.size();
+      } catch (err) {
+        throw toPersistenceError(err, 'stat', path);
+      }
+      const corrupt = (reason: string, offset: number) => corruptSnapshot(path, reason, offset);
+      if (size < SNAP_HEADER_BYTES + SNAP_TRAILER_BYTES) throw corrupt('file too short', 0);
+      const reader = new BlockReader(handle, size, path);
+      const trailerAt = size - SNAP_TRAILER_BYTES;
+      const trailer = await reader.bytes(trailerAt, SNAP_TRAILER_BYTES);
+      if (trailer === undefined) throw corrupt('file too short', 0);
+      const tv = dataView(trailer);
+      if (tv.getUint32(12) !== SNAP_END_MAGIC) throw corrupt('incomplete (no end marker)', trailerAt);
+      if (tv.getBigUint64(0) !== BigInt(trailerAt - SNAP_HEADER_BYTES)) {
+        throw corrupt('body length mismatch', trailerAt);
+      }
+      const r = new SnapshotReader(handle, reader, path, trailerAt, tv.getUint32(8));
+      reader.onBlock = (pos, block) => r.checksumBlock(pos, block);
+      const header = await reader.bytes(0, SNAP_HEADER_BYTES);
+      if (header === undefined) throw corrupt('file too short', 0);
+      const hv = dataView(header);
+      if (hv.getUint32(0) !== SNAP_MAGIC) throw corrupt('bad magic', 0);
+      if (hv.getUint32(4) !== SNAP_VERSION) throw corrupt(`unsupported version ${hv.getUint32(4)}`, 4);
+      if (hv.getBigUint64(8) !== zxid) throw corrupt('zxid does not match the file name', 8);
+      return r;
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
     }
-    const expectedCrc = tv.getUint32(8);
-    const header = await reader.bytes(0, SNAP_HEADER_BYTES);
-    if (header === undefined) throw corrupt('file too short', 0);
-    const hv = dataView(header);
-    if (hv.getUint32(0) !== SNAP_MAGIC) throw corrupt('bad magic', 0);
-    if (hv.getUint32(4) !== SNAP_VERSION) throw corrupt(`unsupported version ${hv.getUint32(4)}`, 4);
-    if (hv.getBigUint64(8) !== zxid) throw corrupt('zxid does not match the file name', 8);
-    let crc = checksum(header);
-    let pos = SNAP_HEADER_BYTES;
-    while (pos < trailerAt) {
-      const fh = await reader.bytes(pos, SNAP_FRAME_BYTES);
-      if (fh === undefined || pos + SNAP_FRAME_BYTES > trailerAt) throw corrupt('partial chunk header', pos);
-      const len = dataView(fh).getUint32(0);
-      crc = checksum(fh, crc);
-      if (pos + SNAP_FRAME_BYTES + len > trailerAt) throw corrupt('chunk runs past the end', pos);
-      const chunk = await reader.bytes(pos + SNAP_FRAME_BYTES, len);
-      if (chunk === undefined) throw corrupt('chunk runs past the end', pos);
-      crc = checksum(chunk, crc);
-      pos += SNAP_FRAME_BYTES + len;
-      yield chunk;
+  }
+
+  private checksumBlock(pos: number, block: Uint8Array): void {
+    const end = Math.min(pos + block.length, this.trailerAt);
+    if (pos > this.crcPos) this.crcBroken = true;
+    if (end <= this.crcPos) return;
+    this.crc = checksum(block.subarray(this.crcPos - pos, end - pos), this.crc);
+    this.crcPos = end;
+  }
+
+  /** The next chunk if it is buffered, `undefined` at the end, `null` when I/O is needed. */
+  tryNext(): Uint8Array | undefined | null {
+    if (this.pos >= this.trailerAt) {
+      this.finish();
+      return undefined;
     }
-    if (crc !== expectedCrc) throw corrupt('checksum mismatch', trailerAt);
-  } finally {
-    await handle.close().catch(() => undefined);
+    const len = this.reader.u32(this.pos);
+    if (len === undefined) return null;
+    if (this.pos + SNAP_FRAME_BYTES + len > this.trailerAt) {
+      throw corruptSnapshot(this.path, 'chunk runs past the end', this.pos);
+    }
+    const chunk = this.reader.peek(this.pos + SNAP_FRAME_BYTES, len);
+    if (chunk === undefined) return null;
+    this.pos += SNAP_FRAME_BYTES + len;
+    return chunk;
+  }
+
+  /** The next chunk, or undefined after the last one (once the checksum has been verified). */
+  async next(): Promise<Uint8Array | undefined> {
+    const ready = this.tryNext();
+    if (ready !== null) return ready;
+    if (this.pos + SNAP_FRAME_BYTES > this.trailerAt) {
+      throw corruptSnapshot(this.path, 'partial chunk header', this.pos);
+    }
+    const fh = await this.reader.bytes(this.pos, SNAP_FRAME_BYTES);
+    if (fh === undefined) throw corruptSnapshot(this.path, 'partial chunk header', this.pos);
+    const len = dataView(fh).getUint32(0);
+    if (this.pos + SNAP_FRAME_BYTES + len > this.trailerAt) {
+      throw corruptSnapshot(this.path, 'chunk runs past the end', this.pos);
+    }
+    const chunk = await this.reader.bytes(this.pos + SNAP_FRAME_BYTES, len);
+    if (chunk === undefined) throw corruptSnapshot(this.path, 'chunk runs past the end', this.pos);
+    this.pos += SNAP_FRAME_BYTES + len;
+    return chunk;
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.crcBroken || this.crcPos !== this.trailerAt || this.crc !== this.expectedCrc) {
+      throw corruptSnapshot(this.path, 'checksum mismatch', this.trailerAt);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.handle.close().catch(() => undefined);
   }
 }
 
-/** Checks a snapshot file end to end; resolves to undefined if valid, else the reason. */
+function corruptSnapshot(path: string, reason: string, offset: number): PersistenceError {
+  return new PersistenceError('corrupt-snapshot', `invalid snapshot ${path}: ${reason} at offset ${offset}`, {
+    path,
+    offset,
+  });
+}
+
+/**
+ * The chunks of a snapshot file, in order, exactly as they were written (each a view into a fresh
+ * buffer that is never reused). Iteration throws `corrupt-snapshot` on any damage, at the latest
+ * after the last chunk (checksum).
+ */
+export function readSnapshotChunks(fs: FileSystem, path: string, zxid: bigint): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+      let reader: SnapshotReader | undefined;
+      let done = false;
+      const end = async (): Promise<IteratorResult<Uint8Array>> => {
+        done = true;
+        await reader?.close();
+        return { done: true, value: undefined };
+      };
+      return {
+        async next(): Promise<IteratorResult<Uint8Array>> {
+          if (done) return { done: true, value: undefined };
+          try {
+            reader ??= await SnapshotReader.open(fs, path, zxid);
+            const ready = reader.tryNext();
+            const chunk = ready === null ? await reader.next() : ready;
+            if (chunk === undefined) return await end();
+            return { done: false, value: chunk };
+          } catch (err) {
+            await end();
+            throw err;
+          }
+        },
+        return: end,
+      };
+    },
+  };
+}
+
+/** Checks a snapshot file end to end; resolves to undefined if valid, else the problem. */
 export async function validateSnapshot(
   fs: FileSystem,
   path: string,
   zxid: bigint,
 ): Promise<PersistenceError | undefined> {
+  let reader: SnapshotReader | undefined;
   try {
-    for await (const _ of readSnapshotChunks(fs, path, zxid)) {
-      // checking only
+    reader = await SnapshotReader.open(fs, path, zxid);
+    for (;;) {
+      let chunk = reader.tryNext();
+      if (chunk === null) chunk = await reader.next();
+      if (chunk === undefined) return undefined;
     }
-    return undefined;
   } catch (err) {
     if (err instanceof PersistenceError) return err;
     return toPersistenceError(err, 'read snapshot', path);
+  } finally {
+    await reader?.close();
   }
 }

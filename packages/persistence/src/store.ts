@@ -55,7 +55,7 @@ export interface StoreOptions {
   snapCount?: number;
   /** ZooKeeper's `snapSizeLimitInKb` in bytes (0 = off): same randomisation over logged bytes. Default 4 GiB. */
   snapSizeBytes?: number;
-  /** Write buffer of snapshot streaming; default 1 MiB. */
+  /** Write buffer of snapshot streaming (the most the event loop is held at a time); default 256 KiB. */
   snapshotBufferBytes?: number;
   /** `autopurge.snapRetainCount`: snapshots kept by `purge()`; default 3, min 3. */
   snapRetainCount?: number;
@@ -225,7 +225,11 @@ export class TxnSnapStore {
     this.preallocateBytes = positiveInt('preallocateBytes', options.preallocateBytes ?? 0, 0);
     this.snapCount = positiveInt('snapCount', options.snapCount ?? 100_000, 2);
     this.snapSizeBytes = positiveInt('snapSizeBytes', options.snapSizeBytes ?? 4 * 1024 ** 3, 0);
-    this.snapshotBufferBytes = positiveInt('snapshotBufferBytes', options.snapshotBufferBytes ?? 1 << 20, 64);
+    this.snapshotBufferBytes = positiveInt(
+      'snapshotBufferBytes',
+      options.snapshotBufferBytes ?? 256 << 10,
+      64,
+    );
     this.snapRetainCount = positiveInt('snapRetainCount', options.snapRetainCount ?? 3, 3);
     const hours = options.purgeIntervalHours ?? 0;
     if (!Number.isFinite(hours) || hours < 0) {
@@ -359,6 +363,7 @@ export class TxnSnapStore {
       }
     }
     let txnCount = 0;
+    const onTxn = handlers.onTxn?.bind(handlers);
     let lastLogged: bigint | undefined;
     let tornTail: RecoveryResult['tornTail'];
     const fallbackMaxWrite = this.maxWriteBytes;
@@ -372,10 +377,13 @@ export class TxnSnapStore {
         previousZxid: lastLogged,
         fallbackMaxWrite,
       });
-      for await (const rec of reader.records()) {
-        if (snapshotZxid === undefined || rec.zxid > snapshotZxid) {
-          await handlers.onTxn?.(rec.zxid, rec.payload);
-          txnCount++;
+      for await (const batch of reader.batches()) {
+        for (const rec of batch) {
+          if (snapshotZxid === undefined || rec.zxid > snapshotZxid) {
+            const applied = onTxn?.(rec.zxid, rec.payload);
+            if (applied instanceof Promise) await applied;
+            txnCount++;
+          }
         }
       }
       if (reader.lastZxid !== undefined) lastLogged = reader.lastZxid;
