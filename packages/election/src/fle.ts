@@ -105,6 +105,8 @@ export class FastLeaderElection {
   private notTimeout: number;
   private finalizing = false;
   private final: Decision | undefined;
+  /** LOOKING notifications that arrived while decided (latest per voter), replayed by the next start. */
+  private held = new Map<number, Notification>();
 
   constructor(config: ElectionConfig) {
     const voters = new Set(config.voters);
@@ -219,6 +221,12 @@ export class FastLeaderElection {
     this.log(out, 'info', `New election. My id = ${this.myId}, proposed zxid=${hex(this.proposal.zxid)}`);
     this.sendNotifications(out);
     out.push({ type: 'setTimer', timer: 'notification', afterMs: this.notTimeout });
+    // Votes of servers that started looking just before we did: take them now, as if they had
+    // arrived a little later (any delivery delay is a legal schedule), instead of waiting for
+    // their senders' next time-out.
+    const held = [...this.held];
+    this.held = new Map();
+    for (const [from, n] of held) this.receive(from, n, out);
   }
 
   private receive(from: number, n: Notification, out: ElectionOutput[]): void {
@@ -237,7 +245,10 @@ export class FastLeaderElection {
     }
     if (this._state !== 'LOOKING') {
       // Out of the election: tell a looking server who leads.
-      if (n.state === 'LOOKING') this.reply(from, this.currentVote, out);
+      if (n.state === 'LOOKING') {
+        this.reply(from, this.currentVote, out);
+        this.held.set(from, n);
+      }
       return;
     }
     if (n.state === 'LOOKING' && n.electionEpoch < this.clock) {

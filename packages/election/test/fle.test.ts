@@ -210,6 +210,19 @@ describe('FastLeaderElection', () => {
     expect(fle.step({ type: 'timeout', timer: 'notification' })).toEqual([]);
   });
 
+  it('replays votes of servers that started looking while it was still decided', () => {
+    const { fle } = started(1);
+    fle.step({ type: 'notification', from: 1, n: note(3, 1n, 'FOLLOWING') });
+    fle.step({ type: 'notification', from: 3, n: note(3, 1n, 'LEADING') });
+    expect(fle.state).toBe('FOLLOWING');
+    // 2 noticed the leader's death first and started round 2 before we did
+    fle.step({ type: 'notification', from: 2, n: note(2, 2n) });
+    const out = fle.step({ type: 'start', currentEpoch: 0n, lastZxid: 0n });
+    expect(fle.logicalClock).toBe(2n);
+    expect(fle.currentVote.leader).toBe(2);
+    expect(sends(out).filter((s) => s.leader === 2)).toHaveLength(3);
+  });
+
   it('a new start goes back to LOOKING in the next round', () => {
     const { fle } = started(1);
     fle.step({ type: 'notification', from: 1, n: note(2, 1n, 'FOLLOWING') });
