@@ -5,6 +5,7 @@
  */
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   codec: () => import('./codec.js'),
+  election: () => import('./election.js'),
 };
 
 async function main(): Promise<void> {
