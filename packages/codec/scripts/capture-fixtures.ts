@@ -18,7 +18,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { APACHE_ZK_JAR, freePort, startApacheZooKeeper } from '@zkts/testkit';
-import { decodeReplyHeader, decodeRequestHeader, FrameReader, requestTypeOf } from '../src/index.js';
+import {
+  decodeReplyHeader,
+  decodeRequestHeader,
+  encodeConnectRequest,
+  FrameReader,
+  frame,
+  requestTypeOf,
+} from '../src/index.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -40,6 +47,39 @@ export interface CapturedFrame {
   hex: string;
 }
 
+/**
+ * What the server answers a client that sends no readOnly byte (as pre-3.3 clients did): the
+ * request is ours, encoded without the byte; the response is the server's, captured raw.
+ */
+async function oldClientHandshake(port: number): Promise<{ request: Buffer; response: Buffer }> {
+  const request = encodeConnectRequest({
+    protocolVersion: 0,
+    lastZxidSeen: 0n,
+    timeOut: 4000,
+    sessionId: 0n,
+    passwd: Buffer.alloc(16),
+  });
+  const response = await new Promise<Buffer>((resolve, reject) => {
+    const sock = new Socket();
+    const reader = new FrameReader();
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error('no connect response to the old-client handshake'));
+    }, 10_000);
+    sock.on('data', (chunk: Buffer) => {
+      const [first] = reader.push(chunk);
+      if (first !== undefined) {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(Buffer.from(first));
+      }
+    });
+    sock.on('error', reject);
+    sock.connect(port, '127.0.0.1', () => sock.write(frame(request)));
+  });
+  return { request, response };
+}
+
 interface Conn {
   client: Socket;
   upstream: Socket;
@@ -56,6 +96,7 @@ async function main(): Promise<void> {
   let step = 'connect';
   let connCount = 0;
   let current: Conn | undefined;
+  let oldClient: { request: Buffer; response: Buffer } | undefined;
 
   const proxy: Server = createServer((client) => {
     const conn = ++connCount;
@@ -137,6 +178,7 @@ async function main(): Promise<void> {
     if (code !== 0 || !done) throw new Error(`FixtureClient failed (exit ${code}):\n${log}`);
     // Let the proxy see the last bytes (the closeSession reply).
     await new Promise((r) => setTimeout(r, 200));
+    oldClient = await oldClientHandshake(zk.port);
   } finally {
     proxy.close();
     await zk.stop();
@@ -150,6 +192,16 @@ async function main(): Promise<void> {
       'running scripts/FixtureClient.java. hex is the frame body without its 4-byte length prefix.',
     zookeeperVersion: version,
     frames,
+    oldClient:
+      oldClient === undefined
+        ? undefined
+        : {
+            description:
+              'A ConnectRequest without the readOnly byte (encoded by this codec, as an old client sends it) ' +
+              "and the server's ConnectResponse to it.",
+            request: oldClient.request.toString('hex'),
+            response: oldClient.response.toString('hex'),
+          },
   };
   await writeFile(out, `${JSON.stringify(doc, null, 2)}\n`);
   process.stdout.write(

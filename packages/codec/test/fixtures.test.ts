@@ -45,6 +45,7 @@ interface Frame {
 const session = JSON.parse(readFileSync(new URL('./fixtures/session.json', import.meta.url), 'utf8')) as {
   zookeeperVersion: string;
   frames: Frame[];
+  oldClient: { request: string; response: string };
 };
 const frames = session.frames;
 const bytes = (f: Frame) => Buffer.from(f.hex, 'hex');
@@ -189,6 +190,19 @@ describe(`fixtures captured from Apache ZooKeeper ${session.zookeeperVersion}`, 
     expect(req2.lastZxidSeen).toBeGreaterThan(0n);
     expect(req2.readOnly).toBe(false);
     expect(res2.sessionId).toBe(res1.sessionId);
+  });
+
+  it('connect from an old client: no readOnly byte either way', () => {
+    const req = Buffer.from(session.oldClient.request, 'hex');
+    const res = Buffer.from(session.oldClient.response, 'hex');
+    expect(decodeConnectRequest(req).readOnly).toBeUndefined();
+    const decoded = decodeConnectResponse(res);
+    expect(res.length).toBe(36);
+    expect(decoded.readOnly).toBeUndefined();
+    expect(decoded).toMatchObject({ protocolVersion: 0, timeOut: 4000 });
+    expect(decoded.sessionId).not.toBe(0n);
+    expect(encodeConnectResponse(decoded).toString('hex')).toBe(session.oldClient.response);
+    expect(encodeConnectRequest(decodeConnectRequest(req)).toString('hex')).toBe(session.oldClient.request);
   });
 
   it('create in every mode', () => {
