@@ -136,10 +136,19 @@ export class Connection {
     this.throttle();
   }
 
+  /** Set by the server while the whole server has too many writes waiting for the disk. */
+  private held = false;
+
+  /** Stops (or lets resume) reading for server-wide back-pressure. */
+  hold(on: boolean): void {
+    this.held = on;
+    this.throttle();
+  }
+
   /** Stops reading while too many requests are in flight; resumes when they drain. */
   private throttle(): void {
     if (this.phase === 'closed') return;
-    const over = this.slots.length >= this.limits.maxInFlight;
+    const over = this.held || this.slots.length >= this.limits.maxInFlight;
     if (over && !this.paused) {
       this.paused = true;
       this.socket.pause();

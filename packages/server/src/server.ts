@@ -79,6 +79,7 @@ interface PendingTxn {
   time: bigint;
   txn: Txn;
   durable: boolean;
+  bytes: number;
   onApplied: (result: ApplyResult<Connection>) => void;
 }
 
@@ -98,6 +99,13 @@ function decodeLogRecord(bytes: Uint8Array): { time: bigint; txn: Txn } {
 }
 
 const FOUR_LETTER = /^[a-z]{4}$/;
+
+/**
+ * Server-wide back-pressure: while this many bytes of txns wait for the disk, or this many txns,
+ * the server stops reading from every client, and resumes once half of it is durable.
+ */
+const MAX_PENDING_WRITE_BYTES = 32 << 20;
+const MAX_PENDING_WRITES = 10_000;
 
 /** Last-operation names as ZooKeeper's `cons` prints them. */
 const OP_NAMES: Partial<Record<Request['type'], string>> = {
@@ -141,6 +149,8 @@ export class ZkServer {
   private readonly connections = new Set<Connection>();
   private readonly perIp = new Map<string, number>();
   private readonly pending: PendingTxn[] = [];
+  private pendingBytes = 0;
+  private holding = false;
   private lastProposed: bigint;
   private listener: Server | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -175,6 +185,9 @@ export class ZkServer {
       createDirs: true,
       snapCount: c.snapCount,
       snapRetainCount: c.snapRetainCount,
+      // A txn is at most one request frame plus its header: never refuse what a client may send.
+      maxTxnBytes: c.juteMaxBuffer + 1024 + 4096,
+      maxPendingBytes: MAX_PENDING_WRITE_BYTES * 2,
       purgeIntervalHours: c.purgeIntervalHours,
       ...(options.fs === undefined ? {} : { fs: options.fs }),
       logger: {
@@ -320,6 +333,7 @@ export class ZkServer {
     }
     this.perIp.set(conn.ip, perIp + 1);
     this.connections.add(conn);
+    if (this.holding) conn.hold(true);
     conn.onClosed = (c) => this.onConnectionClosed(c);
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
     socket.on('error', () => conn.close('socket error'));
@@ -517,10 +531,18 @@ export class ZkServer {
       cxid,
     });
     this.lastProposed = zxid;
-    const entry: PendingTxn = { zxid, time, txn, durable: false, onApplied };
+    const record = encodeLogRecord(time, txn);
+    const entry: PendingTxn = { zxid, time, txn, durable: false, onApplied, bytes: record.length };
     this.pending.push(entry);
+    this.pendingBytes += record.length;
+    if (
+      !this.holding &&
+      (this.pendingBytes > MAX_PENDING_WRITE_BYTES || this.pending.length > MAX_PENDING_WRITES)
+    ) {
+      this.setHold(true);
+    }
     const t0 = Date.now();
-    this.store.append(zxid, encodeLogRecord(time, txn)).then(
+    this.store.append(zxid, record).then(
       () => {
         this.counters.fsyncTime.record(Date.now() - t0);
         entry.durable = true;
@@ -533,11 +555,28 @@ export class ZkServer {
   private applyDurable(): void {
     while (this.pending.length > 0 && (this.pending[0] as PendingTxn).durable) {
       const e = this.pending.shift() as PendingTxn;
+      this.pendingBytes -= e.bytes;
       const result = this.tree.apply(e.txn, e.zxid, e.time);
       this.counters.commitCount++;
       this.deliver(result.notifications);
       e.onApplied(result);
     }
+    if (
+      this.holding &&
+      this.pendingBytes <= MAX_PENDING_WRITE_BYTES / 2 &&
+      this.pending.length <= MAX_PENDING_WRITES / 2
+    ) {
+      this.setHold(false);
+    }
+  }
+
+  private setHold(on: boolean): void {
+    this.holding = on;
+    for (const c of this.connections) c.hold(on);
+    this.log.warn(
+      { pendingWrites: this.pending.length, pendingBytes: this.pendingBytes },
+      on ? 'too many writes waiting for the disk: not reading from clients' : 'resuming reading from clients',
+    );
   }
 
   private fail(e: Error): void {
@@ -838,7 +877,11 @@ export class ZkServer {
         case 'whoAmI':
           return ok({
             type: 'whoAmI',
-            clientInfo: conn.authIds.map((id) => ({ authScheme: id.scheme, user: id.id })),
+            // As ZooKeeper's providers name users: a digest id is `user:hash`, the user is its first part.
+            clientInfo: conn.authIds.map((id) => ({
+              authScheme: id.scheme,
+              user: id.scheme === 'digest' ? (id.id.split(':')[0] ?? '') : id.id,
+            })),
           });
         default:
           return this.errorReply(xid, ErrorCode.Unimplemented);
