@@ -168,15 +168,16 @@ export class Host {
     return outs;
   }
 
-  /** Makes every pending write durable; tells the current role. Returns its outputs. */
-  completeDisk(): Out[] {
+  /** Makes the oldest `count` pending writes (default all) durable; tells the current role. */
+  completeDisk(count = this.pending.length): Out[] {
     if (this.pending.length === 0) return [];
     let seq = 0;
-    for (const p of this.pending) {
+    const done = this.pending.slice(0, count);
+    for (const p of done) {
       applyOp(this.durable, p.op);
       if (p.gen === this.gen) seq = p.seq;
     }
-    this.pending = [];
+    this.pending = this.pending.slice(count);
     return seq > 0 ? this.step({ type: 'diskDone', seq }) : [];
   }
 
