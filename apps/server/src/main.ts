@@ -5,16 +5,25 @@
  * With a zoo.cfg, runs the server it describes. With no argument, runs a standalone server on
  * 127.0.0.1:2181 with its data in ./zkts-data (created if missing).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { parseConfig, type ServerConfig, ServerError, ZkServer } from '@zkts/server';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  configFromEnvironment,
+  hasZooEnvironment,
+  parseConfig,
+  type ServerConfig,
+  ServerError,
+  ZkServer,
+} from '@zkts/server';
 import { pino } from 'pino';
 
 const USAGE = `usage: zkts-server [zoo.cfg]
 
   zoo.cfg   a ZooKeeper configuration file (tickTime, dataDir, clientPort, ...)
 
-Without a file, zkts-server runs standalone on 127.0.0.1:2181 with its data in ./zkts-data.
+Without a file, zkts-server reads the official ZooKeeper Docker image's ZOO_* environment
+variables when any is set (ZOO_DATA_DIR, ZOO_SERVERS, ZOO_MY_ID, ZOO_CFG_EXTRA, ...), and otherwise
+runs standalone on 127.0.0.1:2181 with its data in ./zkts-data.
 `;
 
 function defaultConfig(): { config: ServerConfig; source: string } {
@@ -45,7 +54,22 @@ async function main(): Promise<number> {
   const log = pino({ base: { app: 'zkts-server' } });
   let config: ServerConfig;
   let source: string;
-  if (args[0] === undefined) {
+  if (args[0] === undefined && hasZooEnvironment(process.env)) {
+    const env = configFromEnvironment(process.env, resolve('zkts-data'));
+    if (env.myId !== undefined && !(env.myId >= 1)) {
+      process.stderr.write(
+        `zkts-server: ZOO_MY_ID must be a positive integer, got "${process.env.ZOO_MY_ID}"\n`,
+      );
+      return 2;
+    }
+    mkdirSync(env.dataDir, { recursive: true });
+    const myIdFile = join(env.dataDir, 'myid');
+    if (env.myId !== undefined && !existsSync(myIdFile)) writeFileSync(myIdFile, `${env.myId}\n`);
+    const parsed = parseConfig(env.text, 'ZOO_* environment');
+    for (const w of parsed.warnings) log.warn({ key: w.key }, `ZOO_* environment: ${w.key}: ${w.message}`);
+    config = parsed.config;
+    source = 'ZOO_* environment';
+  } else if (args[0] === undefined) {
     ({ config, source } = defaultConfig());
   } else {
     const file = resolve(args[0]);

@@ -11,6 +11,7 @@ export {
   readMyId,
   type ServerConfig,
 } from './config.js';
+export { configFromEnvironment, type EnvironmentConfig, hasZooEnvironment } from './environment.js';
 export { ServerError, type ServerErrorKind } from './errors.js';
 export { answerFourLetterWord, type ServerMode, ZKTS_VERSION } from './four-letter.js';
 export { type ServerLogger, ZkServer, type ZkServerOptions } from './server.js';
