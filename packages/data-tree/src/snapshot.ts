@@ -321,7 +321,7 @@ export class SnapshotLoader<W = number> {
         set.add(path);
       }
     }
-    for (let id = 0; id < s.highWater; id++) if (s.isLive(id)) tree.digestAdd(tree.nodeDigest(id));
+    for (let id = 0; id < s.highWater; id++) if (s.isLive(id)) tree.rehash(id, true);
     if (tree.digest !== this.expectedDigest) {
       throw corrupt(`digest mismatch: snapshot ${this.expectedDigest}, rebuilt ${tree.digest}`);
     }

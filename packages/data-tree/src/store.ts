@@ -25,6 +25,9 @@ export class NodeStore {
   next = new Int32Array(0);
   prev = new Int32Array(0);
   owner = new BigInt64Array(0);
+  /** Cached digest of each node, and the CRC state after its path and data (see DataTree). */
+  dig = new Uint32Array(0);
+  pdc = new Int32Array(0);
   data: string[] = [];
   paths: string[] = [];
   /** Full path to id; the root is '/'. */
@@ -70,6 +73,10 @@ export class NodeStore {
     this.last = i(this.last);
     this.next = i(this.next);
     this.prev = i(this.prev);
+    const d = new Uint32Array(cap);
+    d.set(this.dig);
+    this.dig = d;
+    this.pdc = i(this.pdc);
     const o = new BigInt64Array(cap);
     o.set(this.owner);
     this.owner = o;
@@ -99,6 +106,7 @@ export class NodeStore {
     this.cversion[id] = 0;
     this.aversion[id] = 0;
     this.owner[id] = 0n;
+    this.dig[id] = 0;
     this.index.set(path, id);
     return id;
   }

@@ -168,7 +168,7 @@ export class DataTree<W = number> {
     }
     // ZooKeeper sets the config node's ACL with version -1 when it adds it.
     s.aversion[config] = -1;
-    for (const id of [this.rootId, proc, quota, config]) this.digestAdd(this.nodeDigest(id));
+    for (const id of [this.rootId, proc, quota, config]) this.rehash(id, true);
   }
 
   // ---------------------------------------------------------------- basics
@@ -200,16 +200,24 @@ export class DataTree<W = number> {
     return this.store.index.get(path === '' ? '/' : path);
   }
 
-  /** @internal */
+  /** @internal The digest of node `id` from scratch (0 under /zookeeper/). */
   nodeDigest(id: number): number {
+    if (this.store.paths[id]!.startsWith('/zookeeper/')) return 0;
+    return this.statCrc(id, this.pathDataCrc(id));
+  }
+
+  private pathDataCrc(id: number): number {
     const s = this.store;
     const path = s.paths[id]!;
-    if (path.startsWith('/zookeeper/')) return 0;
     let crc = ~0;
     if (path !== '/') {
       crc = NON_ASCII.test(path) ? crcBytes(crc, textEncoder.encode(path)) : crcLatin1(crc, path);
     }
-    crc = crcLatin1(crc, s.data[id]!);
+    return crcLatin1(crc, s.data[id]!);
+  }
+
+  private statCrc(id: number, crc: number): number {
+    const s = this.store;
     const v = this.scratchView;
     this.putNum(0, s.czxid[id]!);
     this.putNum(8, s.mzxid[id]!);
@@ -220,8 +228,22 @@ export class DataTree<W = number> {
     v.setInt32(44, s.cversion[id]!);
     v.setInt32(48, s.aversion[id]!);
     v.setBigInt64(52, s.owner[id]!);
-    crc = crcBytes(crc, this.scratch);
-    return ~crc >>> 0;
+    return ~crcBytes(crc, this.scratch) >>> 0;
+  }
+
+  /**
+   * @internal Recomputes node `id`'s digest after a change and moves the tree digest by the
+   * difference. Only a change of data (or a new node) re-reads path and data; stat-only changes
+   * continue the cached CRC over the 60 stat bytes.
+   */
+  rehash(id: number, dataChanged: boolean): void {
+    const s = this.store;
+    if (s.paths[id]!.startsWith('/zookeeper/')) return;
+    if (dataChanged) s.pdc[id] = this.pathDataCrc(id);
+    const d = this.statCrc(id, s.pdc[id]!);
+    this.digestSub(s.dig[id]!);
+    s.dig[id] = d;
+    this.digestAdd(d);
   }
 
   private putNum(off: number, x: number): void {
@@ -309,9 +331,11 @@ export class DataTree<W = number> {
     const r = this.applyBody(txn.body, txn.sessionId, n64(zxid), n64(time));
     if (zxid > this._lastZxid) this._lastZxid = zxid;
     this.commitOutstanding(zxid);
-    const notifications = this.notes;
+    const out = r as ApplyResult<W>;
+    out.zxid = zxid;
+    out.notifications = this.notes;
     this.notes = [];
-    return { ...r, zxid, notifications };
+    return out;
   }
 
   private applyBody(body: TxnBody, sessionId: bigint, zxid: number, time: number): TxnResult {
@@ -431,10 +455,9 @@ export class DataTree<W = number> {
     if (parentCVersion === -1) parentCVersion = (s.cversion[parent]! + 1) | 0;
     if (parentCVersion > s.cversion[parent]!) {
       this.touch(parent);
-      this.digestSub(this.nodeDigest(parent));
       s.cversion[parent] = parentCVersion;
       s.pzxid[parent] = zxid;
-      this.digestAdd(this.nodeDigest(parent));
+      this.rehash(parent, false);
     }
     const id = s.alloc(path, bytesToLatin1(data), this.acls.acquire(acl));
     s.czxid[id] = zxid;
@@ -444,7 +467,7 @@ export class DataTree<W = number> {
     s.mtime[id] = time;
     s.owner[id] = owner;
     s.link(parent, id);
-    this.digestAdd(this.nodeDigest(id));
+    this.rehash(id, true);
     const kind = this.kind(owner);
     if (kind === 'container') this.containers.add(path);
     else if (kind === 'ttl') this.ttls.add(path);
@@ -476,14 +499,13 @@ export class DataTree<W = number> {
     const id = s.index.get(path);
     if (zxid > s.pzxid[parent]!) {
       this.touch(parent);
-      this.digestSub(this.nodeDigest(parent));
       s.pzxid[parent] = zxid;
-      this.digestAdd(this.nodeDigest(parent));
+      this.rehash(parent, false);
     }
     if (id === undefined || id === this.rootId) throw noNode(path);
     if (s.nchild[id]! > 0) throw new TreeError(ErrorCode.NotEmpty, path);
     this.touch(id);
-    this.digestSub(this.nodeDigest(id));
+    this.digestSub(s.dig[id]!);
     const bytes = s.data[id]!.length;
     const owner = s.owner[id]!;
     this.acls.release(s.acl[id]!);
@@ -511,13 +533,12 @@ export class DataTree<W = number> {
     const id = this.idOf(path);
     if (id === undefined) throw noNode(path);
     this.touch(id);
-    this.digestSub(this.nodeDigest(id));
     const before = s.data[id]!.length;
     s.data[id] = bytesToLatin1(data);
     s.mtime[id] = time;
     s.mzxid[id] = zxid;
     s.version[id] = version;
-    this.digestAdd(this.nodeDigest(id));
+    this.rehash(id, true);
     const prefix = this.maxPrefixWithQuota(path);
     if (prefix !== undefined) this.updateQuotaStat(prefix, data.length - before, 0);
     this.watches.onDataChanged(path, this.notes);
@@ -529,11 +550,10 @@ export class DataTree<W = number> {
     const id = this.idOf(path);
     if (id === undefined) throw noNode(path);
     this.touch(id);
-    this.digestSub(this.nodeDigest(id));
     this.acls.release(s.acl[id]!);
     s.acl[id] = this.acls.acquire(acl);
     s.aversion[id] = version;
-    this.digestAdd(this.nodeDigest(id));
+    this.rehash(id, false);
     return this.statOf(id);
   }
 
@@ -568,10 +588,9 @@ export class DataTree<W = number> {
     if (cversion === -1) cversion = (s.cversion[id]! + 1) | 0;
     if (cversion > s.cversion[id]!) {
       this.touch(id);
-      this.digestSub(this.nodeDigest(id));
       s.cversion[id] = cversion;
       s.pzxid[id] = n64(zxid);
-      this.digestAdd(this.nodeDigest(id));
+      this.rehash(id, false);
     }
   }
 
