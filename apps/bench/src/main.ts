@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   codec: () => import('./codec.js'),
   election: () => import('./election.js'),
   persistence: () => import('./persistence.js'),
+  tree: () => import('./tree.js'),
 };
 
 async function main(): Promise<void> {

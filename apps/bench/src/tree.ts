@@ -1,0 +1,121 @@
+/**
+ * Data tree: memory per znode and txns applied per second, on one core.
+ *
+ *   pnpm --filter @zkts/bench run bench tree [--nodes 1000000] [--size 100] [--ops 300000]
+ *
+ * Builds a tree of `--nodes` znodes with `--size` bytes of data each (1000 children per parent), by
+ * applying create txns, then reports heap, typed-array and RSS bytes per znode after a full GC, and
+ * the rates of applying setData and create txns, and of prep + apply.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { DataTree, OPEN_ACL_UNSAFE, type Txn } from '@zkts/data-tree';
+
+function option(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  const v = i >= 0 ? Number(args[i + 1]) : fallback;
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} needs a positive number`);
+  return v;
+}
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function settle(): NodeJS.MemoryUsage {
+  for (let i = 0; i < 4; i++) gc();
+  return process.memoryUsage();
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+export async function run(args: string[]): Promise<void> {
+  const nodes = option(args, '--nodes', 1_000_000);
+  const size = option(args, '--size', 100);
+  const ops = option(args, '--ops', 300_000);
+  const fanout = 1000;
+  const parents = Math.ceil(nodes / fanout);
+  const data = new Uint8Array(size).fill(0x61);
+  const empty = new Uint8Array(0);
+  const acl = OPEN_ACL_UNSAFE;
+  const parentPath = (p: number) => `/bench/p${String(p).padStart(6, '0')}`;
+  const childPath = (p: number, c: number) => `${parentPath(p)}/n${String(c).padStart(6, '0')}`;
+
+  const before = settle();
+  const tree = new DataTree<number>();
+  let zxid = 0n;
+  const create = (path: string, d: Uint8Array, cv: number): Txn => ({
+    sessionId: 0n,
+    cxid: 0,
+    body: { type: 'create', path, data: d, acl, ephemeral: false, parentCVersion: cv },
+  });
+  tree.apply(create('/bench', empty, -1), ++zxid, 0n);
+  for (let p = 0; p < parents; p++) tree.apply(create(parentPath(p), empty, -1), ++zxid, 0n);
+  const t0 = process.hrtime.bigint();
+  let made = 0;
+  for (let c = 0; c < fanout && made < nodes; c++) {
+    for (let p = 0; p < parents && made < nodes; p++) {
+      tree.apply(create(childPath(p, c), data, -1), ++zxid, BigInt(made));
+      made++;
+    }
+  }
+  const createSecs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const after = settle();
+  const heap = after.heapUsed - before.heapUsed;
+  const buffers = after.arrayBuffers - before.arrayBuffers;
+  const rss = after.rss - before.rss;
+
+  const rows: [string, string][] = [
+    ['znodes', fmt(tree.nodeCount)],
+    ['data bytes per znode', fmt(size)],
+    ['heap bytes per znode', fmt(heap / made)],
+    ['typed-array bytes per znode', fmt(buffers / made)],
+    ['heap + typed arrays per znode', fmt((heap + buffers) / made)],
+    ['RSS bytes per znode', fmt(rss / made)],
+    ['process RSS (MB)', fmt(after.rss / 1e6)],
+    ['create txns/s (building the tree)', fmt(made / createSecs)],
+  ];
+
+  // setData txns on random existing nodes.
+  let seed = 12345;
+  const rnd = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed;
+  };
+  const targets: string[] = [];
+  for (let i = 0; i < 4096; i++) {
+    const k = rnd() % made;
+    targets.push(childPath(k % parents, Math.floor(k / parents)));
+  }
+  const setTxns: Txn[] = targets.map((path) => ({
+    sessionId: 0n,
+    cxid: 0,
+    body: { type: 'setData', path, data, version: 1 },
+  }));
+  const t1 = process.hrtime.bigint();
+  for (let i = 0; i < ops; i++) tree.apply(setTxns[i & 4095]!, ++zxid, 1n);
+  const setSecs = Number(process.hrtime.bigint() - t1) / 1e9;
+  rows.push(['setData txns/s (apply)', fmt(ops / setSecs)]);
+
+  // Create then delete under a fresh parent (keeps the tree size constant).
+  tree.apply(create('/churn', empty, -1), ++zxid, 0n);
+  const t2 = process.hrtime.bigint();
+  const churn = Math.min(ops, 200_000);
+  for (let i = 0; i < churn; i++) tree.apply(create(`/churn/c${i}`, data, -1), ++zxid, 2n);
+  const churnSecs = Number(process.hrtime.bigint() - t2) / 1e9;
+  rows.push(['create txns/s (apply, 100k-child parent)', fmt(churn / churnSecs)]);
+
+  // Leader path: prep + apply of setData requests.
+  const ctx = { sessionId: 1n, authIds: [{ scheme: 'ip', id: '127.0.0.1' }], zxid: 0n, time: 3n };
+  const t3 = process.hrtime.bigint();
+  for (let i = 0; i < ops; i++) {
+    ctx.zxid = ++zxid;
+    const { txn } = tree.prep({ type: 'setData', path: targets[i & 4095]!, data, version: -1 }, ctx);
+    tree.apply(txn, zxid, 3n);
+  }
+  const prepSecs = Number(process.hrtime.bigint() - t3) / 1e9;
+  rows.push(['setData prep+apply/s', fmt(ops / prepSecs)]);
+  rows.push(['digest', tree.digest.toString(16)]);
+
+  const w = Math.max(...rows.map((r) => r[0].length));
+  for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
+}
