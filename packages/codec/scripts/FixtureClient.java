@@ -1,7 +1,8 @@
 // Drives Apache ZooKeeper's own Java client through a fixed script of requests, so that a recording
 // proxy between it and the server can capture real protocol frames (see capture-fixtures.ts).
 // Usage: java -cp <classes>:zookeeper.jar FixtureClient <host:port>
-// It prints "DROP" when it wants the proxy to cut the connection, then waits for the reconnect.
+// It prints "DROP <session id in hex>" when it wants the proxy to cut that session's connection, then
+// waits for the reconnect.
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ import org.apache.zookeeper.OpResult;
 import org.apache.zookeeper.WatchedEvent;
 import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.ZooDefs;
+import org.apache.zookeeper.ZooKeeper;
 import org.apache.zookeeper.admin.ZooKeeperAdmin;
 import org.apache.zookeeper.data.ACL;
 import org.apache.zookeeper.data.Id;
@@ -27,6 +29,8 @@ public final class FixtureClient {
     private static final Semaphore connected = new Semaphore(0);
     private static final Semaphore disconnected = new Semaphore(0);
     private static final Semaphore dataChanged = new Semaphore(0);
+    private static final Semaphore connected2 = new Semaphore(0);
+    private static final Semaphore disconnected2 = new Semaphore(0);
 
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
@@ -152,11 +156,37 @@ public final class FixtureClient {
         zk.getChildren("/fx", true);
         zk.addWatch("/fx/p", AddWatchMode.PERSISTENT);
         zk.addWatch("/fx", AddWatchMode.PERSISTENT_RECURSIVE);
+        step("second-session");
+        // Only one-shot watches: on reconnect this client sends the original SetWatches.
+        Watcher watcher2 = (WatchedEvent e) -> {
+            if (e.getType() == Watcher.Event.EventType.None) {
+                if (e.getState() == Watcher.Event.KeeperState.SyncConnected) {
+                    connected2.release();
+                } else if (e.getState() == Watcher.Event.KeeperState.Disconnected) {
+                    disconnected2.release();
+                }
+            }
+        };
+        ZooKeeper zk2 = new ZooKeeper(connect, 4000, watcher2);
+        if (!connected2.tryAcquire(20, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("no second connection");
+        }
+        zk2.getData("/fx/w", true, null);
+        zk2.exists("/fx/not-there", true);
+        zk2.getChildren("/fx/w", true);
+        System.out.println("DROP " + Long.toHexString(zk2.getSessionId()));
+        System.out.flush();
+        if (!disconnected2.tryAcquire(20, TimeUnit.SECONDS) || !connected2.tryAcquire(30, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("no reconnect of the second session");
+        }
+        step("second-close");
+        zk2.close();
+
         step("ping");
         Thread.sleep(2500);
 
         step("reconnect");
-        System.out.println("DROP");
+        System.out.println("DROP " + Long.toHexString(zk.getSessionId()));
         System.out.flush();
         if (!disconnected.tryAcquire(20, TimeUnit.SECONDS) || !connected.tryAcquire(30, TimeUnit.SECONDS)) {
             throw new IllegalStateException("no reconnect");

@@ -6,8 +6,9 @@
  *
  * It compiles FixtureClient.java against the installed zookeeper.jar, starts a server, puts a
  * recording TCP proxy between the two, runs the client's script of requests and, when the client
- * prints DROP, cuts the proxied connection so the client reconnects and re-sends its watches
- * (setWatches2). Each frame is stored as hex with its connection, direction and what it carries.
+ * prints DROP <session>, cuts that session's proxied connection so the client reconnects and
+ * re-sends its watches (setWatches2 from a session with persistent watches, setWatches from one
+ * without). Each frame is stored as hex with its connection, direction and what it carries.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -19,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { APACHE_ZK_JAR, freePort, startApacheZooKeeper } from '@zkts/testkit';
 import {
+  decodeConnectResponse,
   decodeReplyHeader,
   decodeRequestHeader,
   encodeConnectRequest,
@@ -35,7 +37,7 @@ const packageDir = here.includes(`${join('node_modules', '.capture')}`)
   : join(here, '..');
 
 export interface CapturedFrame {
-  /** 1 for the first connection, 2 after the proxy cut it. */
+  /** Connections are numbered in the order the proxy accepted them. */
   conn: number;
   dir: 'client' | 'server';
   /** The FixtureClient step that was running when the frame was seen (informational). */
@@ -83,6 +85,8 @@ async function oldClientHandshake(port: number): Promise<{ request: Buffer; resp
 interface Conn {
   client: Socket;
   upstream: Socket;
+  /** From the ConnectResponse. */
+  sessionId?: bigint;
 }
 
 async function main(): Promise<void> {
@@ -95,13 +99,14 @@ async function main(): Promise<void> {
   const frames: CapturedFrame[] = [];
   let step = 'connect';
   let connCount = 0;
-  let current: Conn | undefined;
+  const open = new Set<Conn>();
   let oldClient: { request: Buffer; response: Buffer } | undefined;
 
   const proxy: Server = createServer((client) => {
     const conn = ++connCount;
     const upstream = new Socket();
-    current = { client, upstream };
+    const self: Conn = { client, upstream };
+    open.add(self);
     const pending = new Map<number, string>();
     const fromClient = new FrameReader();
     const fromServer = new FrameReader();
@@ -125,6 +130,7 @@ async function main(): Promise<void> {
       for (const f of fromServer.push(chunk)) {
         if (!sawConnectResponse) {
           sawConnectResponse = true;
+          self.sessionId = decodeConnectResponse(f).sessionId;
           frames.push({ conn, dir: 'server', step, kind: 'connectResponse', hex: f.toString('hex') });
           continue;
         }
@@ -136,6 +142,7 @@ async function main(): Promise<void> {
       client.write(chunk);
     });
     const close = () => {
+      open.delete(self);
       client.destroy();
       upstream.destroy();
     };
@@ -169,9 +176,14 @@ async function main(): Promise<void> {
     createInterface({ input: java.stdout }).on('line', (line) => {
       log += `${line}\n`;
       if (line.startsWith('STEP ')) step = line.slice(5);
-      else if (line === 'DROP' && current !== undefined) {
-        current.client.destroy();
-        current.upstream.destroy();
+      else if (line.startsWith('DROP ')) {
+        const id = BigInt(`0x${line.slice(5)}`);
+        for (const c of open) {
+          if (c.sessionId === id) {
+            c.client.destroy();
+            c.upstream.destroy();
+          }
+        }
       } else if (line === 'DONE') done = true;
     });
     const code = await new Promise<number | null>((resolve) => java.on('exit', resolve));

@@ -59,6 +59,17 @@ function isResponseType(t: string | undefined): t is ResponseType {
   return t !== undefined && responseTypes.has(t);
 }
 
+/** The session a connection belongs to, from its ConnectResponse. */
+function sessionOf(conn: number): bigint {
+  const f = frames.find((g) => g.conn === conn && g.kind === 'connectResponse');
+  if (f === undefined) throw new Error(`no connect response on connection ${conn}`);
+  return decodeConnectResponse(bytes(f)).sessionId;
+}
+/** Connections of the first session, in order. */
+const firstSession = sessionOf(1);
+const connsOf = (id: bigint) =>
+  [...new Set(frames.map((f) => f.conn))].filter((c) => sessionOf(c) === id).sort((a, b) => a - b);
+
 interface Exchange {
   conn: number;
   req: DecodedRequest;
@@ -110,8 +121,10 @@ function find<T extends RequestType>(
 }
 
 describe(`fixtures captured from Apache ZooKeeper ${session.zookeeperVersion}`, () => {
-  it('holds both connections and every required exchange', () => {
-    expect(frames.filter((f) => f.kind === 'connectRequest').map((f) => f.conn)).toEqual([1, 2]);
+  it('holds two sessions, each reconnected once, and every required exchange', () => {
+    const ids = frames.filter((f) => f.kind === 'connectResponse').map((f) => sessionOf(f.conn));
+    expect(ids.length).toBe(4);
+    expect(new Set(ids).size).toBe(2);
     const types = new Set(all.map((e) => e.req.request.type));
     for (const t of [
       'create',
@@ -123,6 +136,7 @@ describe(`fixtures captured from Apache ZooKeeper ${session.zookeeperVersion}`, 
       'getChildren2',
       'multi',
       'multiRead',
+      'setWatches',
       'setWatches2',
       'addWatch',
       'ping',
@@ -167,13 +181,16 @@ describe(`fixtures captured from Apache ZooKeeper ${session.zookeeperVersion}`, 
   });
 
   it('connect: request with the readOnly byte, response with session id and password, reconnect reuses them', () => {
-    const [req1, req2] = frames
-      .filter((f) => f.kind === 'connectRequest')
-      .map((f) => decodeConnectRequest(bytes(f)));
-    const [res1, res2] = frames
-      .filter((f) => f.kind === 'connectResponse')
-      .map((f) => decodeConnectResponse(bytes(f)));
-    if (!req1 || !req2 || !res1 || !res2) throw new Error('missing connect frames');
+    const [c1, c2] = connsOf(firstSession);
+    const connect = (conn: number | undefined, kind: Frame['kind']) => {
+      const f = frames.find((g) => g.conn === conn && g.kind === kind);
+      if (f === undefined) throw new Error(`no ${kind} on connection ${conn}`);
+      return bytes(f);
+    };
+    const req1 = decodeConnectRequest(connect(c1, 'connectRequest'));
+    const res1 = decodeConnectResponse(connect(c1, 'connectResponse'));
+    const req2 = decodeConnectRequest(connect(c2, 'connectRequest'));
+    const res2 = decodeConnectResponse(connect(c2, 'connectResponse'));
     expect(req1).toMatchObject({
       protocolVersion: 0,
       lastZxidSeen: 0n,
@@ -299,7 +316,7 @@ describe(`fixtures captured from Apache ZooKeeper ${session.zookeeperVersion}`, 
 
   it('setWatches2 on reconnect carries every kind of watch', () => {
     const sw = find('setWatches2');
-    expect(sw.conn).toBe(2);
+    expect(sw.conn).toBe(connsOf(firstSession)[1]);
     expect(sw.req).toMatchObject({
       dataWatches: ['/fx/w'],
       existWatches: ['/fx/not-yet'],
@@ -307,10 +324,22 @@ describe(`fixtures captured from Apache ZooKeeper ${session.zookeeperVersion}`, 
       persistentWatches: ['/fx/p'],
       persistentRecursiveWatches: ['/fx'],
     });
-    const req2 = decodeConnectRequest(bytes(frames.filter((f) => f.kind === 'connectRequest')[1] as Frame));
-    expect(sw.req.relativeZxid).toBe(req2.lastZxidSeen);
+    const reconnect = frames.find((f) => f.conn === sw.conn && f.kind === 'connectRequest') as Frame;
+    expect(sw.req.relativeZxid).toBe(decodeConnectRequest(bytes(reconnect)).lastZxidSeen);
     expect(sw.err).toBe(ErrorCode.OK);
     expect(sw.res).toEqual({ type: 'setWatches2' });
+  });
+
+  it('setWatches (the original) from a session without persistent watches', () => {
+    const sw = find('setWatches');
+    expect(sessionOf(sw.conn)).not.toBe(firstSession);
+    expect(sw.req).toMatchObject({
+      dataWatches: ['/fx/w'],
+      existWatches: ['/fx/not-there'],
+      childWatches: ['/fx/w'],
+    });
+    expect(sw.err).toBe(ErrorCode.OK);
+    expect(sw.res).toEqual({ type: 'setWatches' });
   });
 
   it('addWatch in both modes, answered with an ErrorResponse body', () => {
