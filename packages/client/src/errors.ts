@@ -1,9 +1,15 @@
 import { ErrorCode, type ErrorCodeName, errorCodeName } from '@zkts/codec';
+import type { OpResult } from './types.js';
 
-/** The client's one error type: ZooKeeper's numeric code, its name and the path involved. */
+/**
+ * The client's one error type: ZooKeeper's numeric code, its name and the path involved. A failed
+ * multi carries every op's result in `results`.
+ */
 export class KeeperError extends Error {
   override readonly name = 'KeeperError';
   readonly codeName: ErrorCodeName | 'Unknown';
+  /** Per-op results of a failed multi (the first `error` result with a non-OK code is `code`). */
+  results?: OpResult[];
   constructor(
     readonly code: number,
     message?: string,

@@ -50,6 +50,27 @@ export class WatchRegistry {
     return (this.maps[kind].get(path)?.size ?? 0) > 0;
   }
 
+  hasWatcher(kind: WatchKind, path: string, watcher: Watcher): boolean {
+    return this.maps[kind].get(path)?.has(watcher) ?? false;
+  }
+
+  /** Removes watchers of the given kinds on a path (all, or one) and returns the removed ones. */
+  take(kinds: readonly WatchKind[], path: string, watcher?: Watcher): Set<Watcher> {
+    const out = new Set<Watcher>();
+    for (const kind of kinds) {
+      const set = this.maps[kind].get(path);
+      if (set === undefined) continue;
+      if (watcher === undefined) {
+        for (const w of set) out.add(w);
+        this.maps[kind].delete(path);
+      } else if (set.delete(watcher)) {
+        out.add(watcher);
+        if (set.size === 0) this.maps[kind].delete(path);
+      }
+    }
+    return out;
+  }
+
   /** Removes watchers of the given kinds on a path (all watchers, or one). True if any was removed. */
   remove(kinds: readonly WatchKind[], path: string, watcher?: Watcher): boolean {
     let removed = false;
@@ -67,7 +88,7 @@ export class WatchRegistry {
     return removed;
   }
 
-  private take(kind: WatchKind, path: string, into: Set<Watcher>): void {
+  private takeAll(kind: WatchKind, path: string, into: Set<Watcher>): void {
     const set = this.maps[kind].get(path);
     if (set === undefined) return;
     for (const w of set) into.add(w);
@@ -85,17 +106,17 @@ export class WatchRegistry {
     switch (type) {
       case EventType.NodeCreated:
       case EventType.NodeDataChanged:
-        this.take('data', path, out);
-        this.take('exist', path, out);
+        this.takeAll('data', path, out);
+        this.takeAll('exist', path, out);
         break;
       case EventType.NodeChildrenChanged:
-        this.take('child', path, out);
+        this.takeAll('child', path, out);
         break;
       case EventType.NodeDeleted:
-        this.take('data', path, out);
+        this.takeAll('data', path, out);
         // exists() on a node that then gets deleted: ZooKeeper fires it as a data watch.
-        this.take('exist', path, out);
-        this.take('child', path, out);
+        this.takeAll('exist', path, out);
+        this.takeAll('child', path, out);
         break;
       case EventType.None:
       case EventType.DataWatchRemoved:

@@ -1,0 +1,1281 @@
+/**
+ * The ZooKeeper client: one TCP connection at a time to one of the servers of the connect string,
+ * a session that survives reconnects within its timeout, pipelined requests matched to replies in
+ * order, watches re-registered after a reconnect.
+ */
+import { EventEmitter } from 'node:events';
+import { connect as netConnect, type Socket } from 'node:net';
+import {
+  type ACL,
+  AddWatchMode,
+  type ClientInfo,
+  CreateMode,
+  type CreateModeName,
+  DEFAULT_MAX_BUFFER,
+  decodeConnectResponse,
+  decodeReplyHeader,
+  decodeResponse,
+  ErrorCode,
+  type ErrorCodeName,
+  EventType,
+  encodeConnectRequest,
+  encodeRequestFrame,
+  FrameReader,
+  frame,
+  KeeperState,
+  type MultiOp,
+  type MultiReadOp,
+  type Request,
+  type RequestType,
+  type ResponseOf,
+  type Stat,
+  WatcherType,
+  Xid,
+} from '@zkts/codec';
+import {
+  type HostPort,
+  parseConnectString,
+  prependChroot,
+  shuffle,
+  stripChroot,
+  validatePath,
+} from './connect-string.js';
+import { KeeperError } from './errors.js';
+import { Transaction } from './transaction.js';
+import type {
+  ACLResult,
+  AddWatchModeName,
+  ChildrenOptions,
+  ChildrenResult,
+  ClientOptions,
+  ConnectionState,
+  CreateOptions,
+  CreateResult,
+  DataResult,
+  Op,
+  OpResult,
+  ReadOp,
+  ReadOpResult,
+  RemoveWatchesOptions,
+  WatcherTypeName,
+  WatchOptions,
+  WatchStream,
+  WatchStreamOptions,
+} from './types.js';
+import { type WatchedEvent, type Watcher, type WatchKind, WatchRegistry } from './watches.js';
+
+/** world:anyone with every permission (ZooDefs.Ids.OPEN_ACL_UNSAFE). */
+export const OPEN_ACL_UNSAFE: ACL[] = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
+/** Every permission for the authenticated creator (ZooDefs.Ids.CREATOR_ALL_ACL). */
+export const CREATOR_ALL_ACL: ACL[] = [{ perms: 31, id: { scheme: 'auth', id: '' } }];
+/** world:anyone may read (ZooDefs.Ids.READ_ACL_UNSAFE). */
+export const READ_ACL_UNSAFE: ACL[] = [{ perms: 1, id: { scheme: 'world', id: 'anyone' } }];
+
+/** The largest TTL ZooKeeper accepts (EphemeralType.MAX_TTL: 40 bits of ms). */
+const MAX_TTL = 0xffffffffff;
+/** setWatches2 requests are cut in batches of about this many path characters, as ZooKeeper does. */
+const SET_WATCHES_MAX_LENGTH = 128 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+export interface ClientEvents {
+  /** Every state change: the new state and the previous one. */
+  state: [state: ConnectionState, previous: ConnectionState];
+  connected: [];
+  connectedReadOnly: [];
+  disconnected: [];
+  expired: [];
+  authFailed: [];
+  closed: [];
+}
+
+/** A request queued or in flight. `finish` decodes the reply; `fail` rejects it. */
+interface Pending {
+  request: Request;
+  xid: number;
+  /** Counted against maxPendingRequests (internal setWatches/closeSession are not). */
+  counted: boolean;
+  queuedAt: number;
+  finish(frame: Buffer, err: number): void;
+  fail(error: KeeperError): void;
+}
+
+interface AuthEntry {
+  scheme: string;
+  auth: Buffer;
+  waiters: Array<{ resolve(): void; reject(e: KeeperError): void }>;
+}
+
+/** One TCP connection (one attempt, then the established connection). */
+class Connection {
+  readonly reader: FrameReader;
+  established = false;
+  readOnly = false;
+  closed = false;
+  /** Requests sent and not answered, in send order (replies come back in this order). */
+  readonly inflight: Pending[] = [];
+  inflightHead = 0;
+  /** Auth packets sent and not answered (their replies carry xid -4). */
+  readonly authInflight: AuthEntry[] = [];
+  out: Buffer[] = [];
+  outScheduled = false;
+  lastSend = Date.now();
+  lastRecv = Date.now();
+  timer: NodeJS.Timeout | undefined;
+  connectTimer: NodeJS.Timeout | undefined;
+  constructor(
+    readonly socket: Socket,
+    readonly host: HostPort,
+    maxFrameSize: number,
+  ) {
+    this.reader = new FrameReader({ maxFrameSize });
+  }
+
+  get inflightCount(): number {
+    return this.inflight.length - this.inflightHead;
+  }
+
+  shiftInflight(): Pending | undefined {
+    if (this.inflightHead >= this.inflight.length) return undefined;
+    const p = this.inflight[this.inflightHead];
+    this.inflight[this.inflightHead] = undefined as unknown as Pending;
+    this.inflightHead++;
+    if (this.inflightHead > 1024 && this.inflightHead * 2 > this.inflight.length) {
+      this.inflight.splice(0, this.inflightHead);
+      this.inflightHead = 0;
+    }
+    return p;
+  }
+
+  drainInflight(): Pending[] {
+    const rest = this.inflight.slice(this.inflightHead);
+    this.inflight.length = 0;
+    this.inflightHead = 0;
+    return rest;
+  }
+}
+
+function toBuffer(data: Uint8Array | string | null | undefined): Buffer | null {
+  if (data === undefined || data === null) return null;
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function copyData(data: Uint8Array | null): Buffer {
+  return data === null || data.byteLength === 0 ? EMPTY : Buffer.from(data);
+}
+
+function keeperError(code: number, path?: string): KeeperError {
+  return new KeeperError(code, undefined, path);
+}
+
+function named(name: ErrorCodeName, message: string, path?: string): KeeperError {
+  return KeeperError.fromName(name, message, path);
+}
+
+/** A one-shot watcher and a promise of the event it receives. */
+export function oneShotWatch(): { watcher: Watcher; event: Promise<WatchedEvent> } {
+  let resolve!: (e: WatchedEvent) => void;
+  const event = new Promise<WatchedEvent>((r) => {
+    resolve = r;
+  });
+  return { watcher: (e) => resolve(e), event };
+}
+
+/** Creates a client; it connects on `connect()` or on its first request. */
+export function createClient(connectString: string, options: ClientOptions = {}): ZooKeeperClient {
+  return new ZooKeeperClient(connectString, options);
+}
+
+export class ZooKeeperClient extends EventEmitter<ClientEvents> {
+  readonly chroot: string | undefined;
+  private readonly hosts: HostPort[];
+  private readonly opts: Required<Omit<ClientOptions, 'authInfo' | 'connectTimeout'>> & {
+    connectTimeout: number | undefined;
+  };
+  private _state: ConnectionState = 'connecting';
+  private started = false;
+  private closing: Promise<void> | undefined;
+  private conn: Connection | undefined;
+  private hostIndex = 0;
+  private failedAttempts = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  /** Requests issued while not connected, in order. */
+  private waiting: Pending[] = [];
+  private pendingCount = 0;
+  private xid = 1;
+  private lastZxid = 0n;
+  private _sessionId = 0n;
+  private _sessionPassword: Buffer = Buffer.alloc(16);
+  private negotiatedTimeout = 0;
+  private seenRwServerBefore = false;
+  private readonly auth: AuthEntry[] = [];
+  private readonly watches = new WatchRegistry();
+  private connectWaiters: Array<{ resolve(): void; reject(e: KeeperError): void }> = [];
+
+  constructor(connectString: string, options: ClientOptions = {}) {
+    super();
+    const parsed = parseConnectString(connectString);
+    const random = options.random ?? Math.random;
+    this.chroot = parsed.chroot;
+    this.hosts = shuffle(parsed.hosts, random);
+    const sessionTimeout = options.sessionTimeout ?? 30_000;
+    const retryDelay = options.retryDelay ?? 1000;
+    this.opts = {
+      sessionTimeout,
+      readOnly: options.readOnly ?? false,
+      maxPendingRequests: options.maxPendingRequests ?? 10_000,
+      maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_BUFFER,
+      connectTimeout: options.connectTimeout,
+      retryDelay,
+      maxRetryDelay: options.maxRetryDelay ?? retryDelay * 8,
+      connectionWaitTimeout: options.connectionWaitTimeout ?? sessionTimeout,
+      random,
+    };
+    for (const a of options.authInfo ?? []) {
+      this.auth.push({ scheme: a.scheme, auth: toBuffer(a.auth) ?? EMPTY, waiters: [] });
+    }
+  }
+
+  // ------------------------------------------------------------------ state
+
+  get state(): ConnectionState {
+    return this._state;
+  }
+
+  /** True when a session is established (read-write or read-only). */
+  get connected(): boolean {
+    return this._state === 'connected' || this._state === 'connectedReadOnly';
+  }
+
+  /** The session id (0n before the first session). */
+  get sessionId(): bigint {
+    return this._sessionId;
+  }
+
+  get sessionPassword(): Buffer {
+    return Buffer.from(this._sessionPassword);
+  }
+
+  /** The session timeout the server granted (0 before the first session). */
+  get sessionTimeout(): number {
+    return this.negotiatedTimeout;
+  }
+
+  /** The server of the current connection, as `host:port`, or undefined. */
+  get currentServer(): string | undefined {
+    const c = this.conn;
+    return c?.established ? `${c.host.host}:${c.host.port}` : undefined;
+  }
+
+  private get terminal(): boolean {
+    return this._state === 'expired' || this._state === 'authFailed' || this._state === 'closed';
+  }
+
+  private setState(state: ConnectionState): void {
+    const previous = this._state;
+    if (previous === state) return;
+    this._state = state;
+    this.emit('state', state, previous);
+    if (state !== 'connecting') this.emit(state);
+  }
+
+  /** Connects (if not yet) and resolves once a session is established. */
+  connect(): Promise<void> {
+    if (this.connected) return Promise.resolve();
+    const err = this.terminalError();
+    if (err !== undefined) return Promise.reject(err);
+    return new Promise((resolve, reject) => {
+      this.connectWaiters.push({ resolve, reject });
+      this.start();
+    });
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.openConnection();
+  }
+
+  private terminalError(): KeeperError | undefined {
+    switch (this._state) {
+      case 'expired':
+        return named('SessionExpired', 'the session has expired');
+      case 'authFailed':
+        return named('AuthFailed', 'authentication failed; the client is unusable');
+      case 'closed':
+        return named('SessionExpired', 'the client is closed');
+      default:
+        return this.closing === undefined ? undefined : named('SessionExpired', 'the client is closing');
+    }
+  }
+
+  // ------------------------------------------------------------------ connections
+
+  private connectTimeout(): number {
+    const t = this.negotiatedTimeout || this.opts.sessionTimeout;
+    return this.opts.connectTimeout ?? Math.max(1000, Math.floor(t / this.hosts.length));
+  }
+
+  private openConnection(): void {
+    if (this.terminal || this.closing !== undefined) return;
+    const host = this.hosts[this.hostIndex % this.hosts.length] as HostPort;
+    this.hostIndex = (this.hostIndex + 1) % this.hosts.length;
+    const socket = netConnect({ host: host.host, port: host.port, noDelay: true });
+    const conn = new Connection(socket, host, this.opts.maxFrameSize);
+    this.conn = conn;
+    conn.connectTimer = setTimeout(() => this.lose(conn, 'connect timeout'), this.connectTimeout());
+    socket.on('connect', () => {
+      const req = encodeConnectRequest({
+        protocolVersion: 0,
+        lastZxidSeen: this.lastZxid,
+        timeOut: this.opts.sessionTimeout,
+        sessionId: this.seenRwServerBefore ? this._sessionId : 0n,
+        passwd: this._sessionPassword,
+        readOnly: this.opts.readOnly,
+      });
+      socket.write(frame(req));
+    });
+    socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
+    socket.on('error', (e) => this.lose(conn, e.message));
+    socket.on('close', () => this.lose(conn, 'connection closed by the server'));
+  }
+
+  private onData(conn: Connection, chunk: Buffer): void {
+    if (conn.closed) return;
+    conn.lastRecv = Date.now();
+    let frames: Buffer[];
+    try {
+      frames = conn.reader.push(chunk);
+    } catch (e) {
+      this.lose(conn, (e as Error).message);
+      return;
+    }
+    for (const f of frames) {
+      if (conn.closed) return;
+      try {
+        if (conn.established) this.onReply(conn, f);
+        else this.onConnectResponse(conn, f);
+      } catch (e) {
+        this.lose(conn, `bad reply: ${(e as Error).message}`);
+        return;
+      }
+    }
+  }
+
+  private onConnectResponse(conn: Connection, f: Buffer): void {
+    const res = decodeConnectResponse(f);
+    clearTimeout(conn.connectTimer);
+    if (res.timeOut <= 0) {
+      this.expire(conn);
+      return;
+    }
+    conn.established = true;
+    conn.readOnly = res.readOnly === true;
+    this.negotiatedTimeout = res.timeOut;
+    this._sessionId = res.sessionId;
+    this._sessionPassword = Buffer.from(res.passwd);
+    if (!conn.readOnly) this.seenRwServerBefore = true;
+    this.failedAttempts = 0;
+    // Auth first, then the watches, then whatever waited: ZooKeeper's client sends them in this order.
+    for (const a of this.auth) this.sendAuth(conn, a);
+    this.sendSetWatches(conn);
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const p of waiting) this.send(conn, p);
+    this.stopSweep();
+    const readTimeout = Math.floor((res.timeOut * 2) / 3);
+    const pingEvery = Math.max(1, Math.floor(readTimeout / 2));
+    conn.timer = setInterval(
+      () => this.tick(conn, readTimeout, pingEvery),
+      Math.max(10, Math.min(pingEvery / 2, 1000)),
+    );
+    this.setState(conn.readOnly ? 'connectedReadOnly' : 'connected');
+    const waiters = this.connectWaiters;
+    this.connectWaiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  private tick(conn: Connection, readTimeout: number, pingEvery: number): void {
+    const now = Date.now();
+    if (now - conn.lastRecv > readTimeout) {
+      this.lose(conn, `no reply from the server for ${now - conn.lastRecv} ms`);
+      return;
+    }
+    if (now - conn.lastSend >= pingEvery) this.write(conn, encodeRequestFrame(Xid.ping, { type: 'ping' }));
+  }
+
+  /** The connection is gone: fail what was in flight, tell listeners, reconnect. */
+  private lose(conn: Connection, _reason: string): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    clearTimeout(conn.connectTimer);
+    clearInterval(conn.timer);
+    conn.socket.destroy();
+    if (this.conn === conn) this.conn = undefined;
+    const wasEstablished = conn.established;
+    const inflight = conn.drainInflight();
+    const err = this.terminalError() ?? named('ConnectionLoss', 'the connection to the server was lost');
+    for (const p of inflight) this.settle(p, err);
+    if (this.terminal || this.closing !== undefined) return;
+    if (wasEstablished) this.setState('disconnected');
+    else this.failedAttempts++;
+    if (this.waiting.length > 0) this.startSweep();
+    this.scheduleReconnect(wasEstablished);
+  }
+
+  private scheduleReconnect(afterEstablished: boolean): void {
+    const cycles = Math.floor(this.failedAttempts / this.hosts.length);
+    const base = Math.min(this.opts.retryDelay * 2 ** Math.min(cycles, 20), this.opts.maxRetryDelay);
+    // Straight to the next server after losing a working connection; jittered waits afterwards.
+    const delay = afterEstablished ? 0 : Math.floor(this.opts.random() * base);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.openConnection();
+    }, delay);
+  }
+
+  private expire(conn: Connection): void {
+    this.finish('expired', named('SessionExpired', 'the session has expired'), KeeperState.Expired);
+    this.lose(conn, 'session expired');
+  }
+
+  /** Enters a terminal state: fails everything, tells watchers, stops reconnecting. */
+  private finish(state: 'expired' | 'authFailed' | 'closed', err: KeeperError, keeperState: number): void {
+    if (this.terminal) return;
+    clearTimeout(this.retryTimer);
+    this.stopSweep();
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const p of waiting) this.settle(p, err);
+    const conn = this.conn;
+    if (conn !== undefined) for (const p of conn.drainInflight()) this.settle(p, err);
+    for (const a of this.auth) {
+      for (const w of a.waiters) w.reject(err);
+      a.waiters = [];
+    }
+    const watchers = this.watches.all();
+    this.watches.clear();
+    this.setState(state);
+    const waiters = this.connectWaiters;
+    this.connectWaiters = [];
+    for (const w of waiters) w.reject(err);
+    const event: WatchedEvent = { type: EventType.None, state: keeperState, path: undefined };
+    for (const w of watchers) this.fire(w, event);
+  }
+
+  private authFailed(): void {
+    const conn = this.conn;
+    this.finish('authFailed', named('AuthFailed', 'authentication failed'), KeeperState.AuthFailed);
+    if (conn !== undefined) this.lose(conn, 'auth failed');
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  private write(conn: Connection, buf: Buffer): void {
+    conn.out.push(buf);
+    conn.lastSend = Date.now();
+    if (!conn.outScheduled) {
+      conn.outScheduled = true;
+      process.nextTick(() => this.flush(conn));
+    }
+  }
+
+  private flush(conn: Connection): void {
+    conn.outScheduled = false;
+    if (conn.closed || conn.out.length === 0) return;
+    const out = conn.out;
+    conn.out = [];
+    conn.socket.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out));
+  }
+
+  private nextXid(): number {
+    const x = this.xid;
+    this.xid = x >= 0x7fffffff ? 1 : x + 1;
+    return x;
+  }
+
+  private send(conn: Connection, p: Pending): void {
+    if (p.xid === 0) p.xid = this.nextXid();
+    let buf: Buffer;
+    try {
+      buf = encodeRequestFrame(p.xid, p.request);
+    } catch (e) {
+      this.settle(p, named('MarshallingError', (e as Error).message));
+      return;
+    }
+    if (buf.length - 4 > this.opts.maxFrameSize) {
+      this.settle(
+        p,
+        named(
+          'BadArguments',
+          `request of ${buf.length - 4} bytes exceeds maxFrameSize ${this.opts.maxFrameSize}`,
+        ),
+      );
+      return;
+    }
+    conn.inflight.push(p);
+    this.write(conn, buf);
+  }
+
+  private sendAuth(conn: Connection, a: AuthEntry): void {
+    conn.authInflight.push(a);
+    this.write(
+      conn,
+      encodeRequestFrame(Xid.auth, { type: 'auth', authType: 0, scheme: a.scheme, auth: a.auth }),
+    );
+  }
+
+  private sendSetWatches(conn: Connection): void {
+    const snap = this.watches.snapshot();
+    const lists: Array<[keyof typeof snap, string[]]> = [
+      ['data', snap.data],
+      ['exist', snap.exist],
+      ['child', snap.child],
+      ['persistent', snap.persistent],
+      ['persistentRecursive', snap.persistentRecursive],
+    ];
+    let k = 0;
+    let i = 0;
+    while (k < lists.length) {
+      const batch = {
+        data: [] as string[],
+        exist: [] as string[],
+        child: [] as string[],
+        persistent: [] as string[],
+        persistentRecursive: [] as string[],
+      };
+      let length = 0;
+      let any = false;
+      while (k < lists.length && length < SET_WATCHES_MAX_LENGTH) {
+        const [kind, paths] = lists[k] as [keyof typeof snap, string[]];
+        if (i >= paths.length) {
+          k++;
+          i = 0;
+          continue;
+        }
+        const path = prependChroot(this.chroot, paths[i] as string);
+        i++;
+        batch[kind].push(path);
+        length += path.length;
+        any = true;
+      }
+      if (!any) break;
+      const p: Pending = {
+        request: {
+          type: 'setWatches2',
+          relativeZxid: this.lastZxid,
+          dataWatches: batch.data,
+          existWatches: batch.exist,
+          childWatches: batch.child,
+          persistentWatches: batch.persistent,
+          persistentRecursiveWatches: batch.persistentRecursive,
+        },
+        xid: Xid.setWatches,
+        counted: false,
+        queuedAt: Date.now(),
+        finish: () => {},
+        fail: () => {},
+      };
+      this.send(conn, p);
+    }
+  }
+
+  private settle(p: Pending, err: KeeperError): void {
+    if (p.counted) this.pendingCount--;
+    p.fail(err);
+  }
+
+  /**
+   * Queues a request. `onReply(response, err)` runs with the decoded body when err is 0, and with
+   * null otherwise; what it returns resolves the promise, what it throws rejects it.
+   */
+  private submit<T extends RequestType, R>(
+    request: Request & { type: T },
+    onReply: (response: ResponseOf<T> | null, err: number) => R,
+    counted = true,
+  ): Promise<R> {
+    const err = this.terminalError();
+    if (err !== undefined) return Promise.reject(err);
+    if (counted && this.pendingCount >= this.opts.maxPendingRequests) {
+      return Promise.reject(
+        named(
+          'APIError',
+          `too many pending requests (maxPendingRequests is ${this.opts.maxPendingRequests})`,
+        ),
+      );
+    }
+    return new Promise<R>((resolve, reject) => {
+      const p: Pending = {
+        request,
+        xid: 0,
+        counted,
+        queuedAt: Date.now(),
+        finish: (f, code) => {
+          if (counted) this.pendingCount--;
+          let response: ResponseOf<T> | null = null;
+          try {
+            if (code === 0) response = decodeResponse(f, request.type).response as ResponseOf<T> | null;
+          } catch (e) {
+            reject(
+              named('MarshallingError', `cannot decode the ${request.type} reply: ${(e as Error).message}`),
+            );
+            return;
+          }
+          try {
+            resolve(onReply(response, code));
+          } catch (e) {
+            reject(e);
+          }
+        },
+        fail: reject,
+      };
+      if (counted) this.pendingCount++;
+      const conn = this.conn;
+      if (conn?.established && !conn.closed) {
+        this.send(conn, p);
+      } else {
+        if (this.opts.connectionWaitTimeout <= 0 && this.started) {
+          this.settle(p, named('ConnectionLoss', 'not connected to a server'));
+          return;
+        }
+        this.waiting.push(p);
+        this.startSweep();
+        this.start();
+      }
+    });
+  }
+
+  private startSweep(): void {
+    if (this.sweepTimer !== undefined) return;
+    const every = Math.max(10, Math.min(250, Math.floor(this.opts.connectionWaitTimeout / 4)));
+    this.sweepTimer = setInterval(() => this.sweep(), every);
+  }
+
+  private stopSweep(): void {
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+
+  /** Fails requests that waited for a connection longer than connectionWaitTimeout. */
+  private sweep(): void {
+    const limit = Date.now() - this.opts.connectionWaitTimeout;
+    if (this.waiting.length === 0) {
+      this.stopSweep();
+      return;
+    }
+    const keep: Pending[] = [];
+    for (const p of this.waiting) {
+      if (p.queuedAt <= limit) {
+        this.settle(
+          p,
+          named('ConnectionLoss', `no connection to a server within ${this.opts.connectionWaitTimeout} ms`),
+        );
+      } else keep.push(p);
+    }
+    this.waiting = keep;
+    if (keep.length === 0) this.stopSweep();
+  }
+
+  // ------------------------------------------------------------------ replies
+
+  private onReply(conn: Connection, f: Buffer): void {
+    const header = decodeReplyHeader(f);
+    switch (header.xid) {
+      case Xid.ping:
+        return;
+      case Xid.auth: {
+        const a = conn.authInflight.shift();
+        if (header.err === ErrorCode.AuthFailed) {
+          this.authFailed();
+          return;
+        }
+        if (a !== undefined) {
+          const waiters = a.waiters;
+          a.waiters = [];
+          for (const w of waiters) w.resolve();
+        }
+        return;
+      }
+      case Xid.notification: {
+        const { response } = decodeResponse(f, 'notification');
+        if (response !== null) this.onNotification(response.event);
+        return;
+      }
+      default:
+        break;
+    }
+    const p = conn.shiftInflight();
+    if (p === undefined || p.xid !== header.xid) {
+      if (p !== undefined) conn.inflight.unshift(p);
+      throw new Error(`reply xid ${header.xid} does not match the request in flight (${p?.xid ?? 'none'})`);
+    }
+    if (header.zxid > 0n) this.lastZxid = header.zxid;
+    p.finish(f, header.err);
+  }
+
+  private onNotification(e: { type: number; state: number; path: string }): void {
+    const path = stripChroot(this.chroot, e.path);
+    const watchers = this.watches.materialize(e.type as (typeof EventType)[keyof typeof EventType], path);
+    const event: WatchedEvent = { type: e.type as WatchedEvent['type'], state: e.state, path };
+    for (const w of watchers) this.fire(w, event);
+  }
+
+  private fire(w: Watcher, event: WatchedEvent): void {
+    try {
+      w(event);
+    } catch (e) {
+      // A throwing watcher must not break the connection: rethrow outside, as an emitter would.
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private serverPath(path: string, sequential = false): string {
+    validatePath(path, sequential);
+    return prependChroot(this.chroot, path);
+  }
+
+  private check(err: number, path: string): void {
+    if (err !== 0) throw keeperError(err, path);
+  }
+
+  private watchOn(kind: WatchKind, path: string, watcher: Watcher | undefined): void {
+    if (watcher !== undefined) this.watches.add(kind, path, watcher);
+  }
+
+  // ------------------------------------------------------------------ operations
+
+  /** Creates a node; returns its path (with the sequence suffix for sequential modes). */
+  create(path: string, data?: Uint8Array | string | null, options: CreateOptions = {}): Promise<string> {
+    return this.createInternal(path, data, options, false).then((r) => r.path);
+  }
+
+  /** Creates a node; returns its path and Stat (create2). */
+  createWithStat(
+    path: string,
+    data?: Uint8Array | string | null,
+    options: CreateOptions = {},
+  ): Promise<CreateResult> {
+    return this.createInternal(path, data, options, true) as Promise<CreateResult>;
+  }
+
+  private createInternal(
+    path: string,
+    data: Uint8Array | string | null | undefined,
+    options: CreateOptions,
+    withStat: boolean,
+  ): Promise<{ path: string; stat?: Stat }> {
+    let request: Request;
+    try {
+      request = this.createRequest(path, data, options, withStat);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.submit(request, (res, err) => {
+      this.check(err, path);
+      const r = res as { path: string; stat?: Stat };
+      return r.stat === undefined
+        ? { path: stripChroot(this.chroot, r.path) }
+        : { path: stripChroot(this.chroot, r.path), stat: r.stat };
+    });
+  }
+
+  /** Builds a create request (also used by multi ops). */
+  createRequest(
+    path: string,
+    data: Uint8Array | string | null | undefined,
+    options: CreateOptions,
+    withStat: boolean,
+  ): MultiOp {
+    const mode: CreateModeName = options.mode ?? 'PERSISTENT';
+    const flags = CreateMode[mode];
+    if (flags === undefined) throw named('BadArguments', `unknown create mode ${String(mode)}`);
+    const sequential = mode.includes('SEQUENTIAL');
+    const serverPath = this.serverPath(path, sequential);
+    const acl = options.acl ?? OPEN_ACL_UNSAFE;
+    if (acl.length === 0) throw named('InvalidACL', 'an ACL must not be empty', path);
+    const body = toBuffer(data);
+    const ttlMode = mode === 'PERSISTENT_WITH_TTL' || mode === 'PERSISTENT_SEQUENTIAL_WITH_TTL';
+    if (ttlMode) {
+      const ttl = options.ttl;
+      if (ttl === undefined || !Number.isInteger(ttl) || ttl <= 0 || ttl > MAX_TTL) {
+        throw named('BadArguments', `a TTL in 1..${MAX_TTL} ms is required for mode ${mode}`, path);
+      }
+      return { type: 'createTTL', path: serverPath, data: body, acl, flags, ttl: BigInt(ttl) };
+    }
+    if (options.ttl !== undefined) throw named('BadArguments', `ttl is not valid for mode ${mode}`, path);
+    const type = mode === 'CONTAINER' ? 'createContainer' : withStat ? 'create2' : 'create';
+    return { type, path: serverPath, data: body, acl, flags };
+  }
+
+  /** Deletes a node (version -1 matches any version). */
+  delete(path: string, version = -1): Promise<void> {
+    let serverPath: string;
+    try {
+      serverPath = this.serverPath(path);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.submit({ type: 'delete', path: serverPath, version }, (_r, err) => this.check(err, path));
+  }
+
+  /** The node's Stat, or null when it does not exist; a watch fires on create, change or delete. */
+  exists(path: string, options: WatchOptions = {}): Promise<Stat | null> {
+    let serverPath: string;
+    try {
+      serverPath = this.serverPath(path);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const watch = options.watch;
+    return this.submit({ type: 'exists', path: serverPath, watch: watch !== undefined }, (res, err) => {
+      if (err === ErrorCode.NoNode) {
+        this.watchOn('exist', path, watch);
+        return null;
+      }
+      this.check(err, path);
+      this.watchOn('data', path, watch);
+      return (res as ResponseOf<'exists'>).stat;
+    });
+  }
+
+  /** The node's data and Stat; a watch fires on change or delete. */
+  getData(path: string, options: WatchOptions = {}): Promise<DataResult> {
+    let serverPath: string;
+    try {
+      serverPath = this.serverPath(path);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const watch = options.watch;
+    return this.submit({ type: 'getData', path: serverPath, watch: watch !== undefined }, (res, err) => {
+      this.check(err, path);
+      this.watchOn('data', path, watch);
+      const r = res as ResponseOf<'getData'>;
+      return { data: copyData(r.data), stat: r.stat };
+    });
+  }
+
+  /** Sets the node's data if its version matches (-1: any); returns the new Stat. */
+  setData(path: string, data: Uint8Array | string | null, version = -1): Promise<Stat> {
+    let serverPath: string;
+    try {
+      serverPath = this.serverPath(path);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.submit({ type: 'setData', path: serverPath, data: toBuffer(data), version }, (res, err) => {
+      this.check(err, path);
+      return (res as ResponseOf<'setData'>).stat;
+    });
+  }
+
+  getACL(path: string): Promise<ACLResult> {
+    let serverPath: string;
+    try {
+      serverPath = this.serverPath(path);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.submit({ type: 'getACL', path: serverPath }, (res, err) => {
+      this.check(err, path);
+      const r = res as ResponseOf<'getACL'>;
+      return { acl: r.acl, stat: r.stat };
+    });
+  }
+
+  /** Sets the node's ACL if its ACL version matches (-1: any); returns the new Stat. */
+  setACL(path: string, acl: ACL[], version = -1): Promise<Stat> {
+    let serverPath: string;
+    try {
+      serverPath = this.serverPath(path);
+      if (acl.length === 0) throw named('InvalidACL', 'an ACL must not be empty', path);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.submit({ type: 'setACL', path: serverPath, acl, version }, (res, err) => {
+      this.check(err, path);
+      return (res as ResponseOf<'setACL'>).stat;
+    });
+  }
+
+  /** The node's children (names, unsorted as the server sends them); with `withStat`, its Stat too. */
+  getChildren(path: string, options: ChildrenOptions & { withStat: true }): Promise<ChildrenResult>;
+  getChildren(path: string, options?: ChildrenOptions & { withStat?: false }): Promise<string[]>;
+  getChildren(path: string, options: ChildrenOptions = {}): Promise<string[] | ChildrenResult> {
+    let serverPath: string;
+    try {
+      serverPath = this.serverPath(path);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const watch = options.watch;
+    if (options.withStat === true) {
+      return this.submit(
+        { type: 'getChildren2', path: serverPath, watch: watch !== undefined },
+        (res, err) => {
+          this.check(err, path);
+          this.watchOn('child', path, watch);
+          const r = res as ResponseOf<'getChildren2'>;
+          return { children: r.children, stat: r.stat };
+        },
+      );
+    }
+    return this.submit({ type: 'getChildren', path: serverPath, watch: watch !== undefined }, (res, err) => {
+      this.check(err, path);
+      this.watchOn('child', path, watch);
+      return (res as ResponseOf<'getChildren'>).children;
+    });
+  }
+
+  /** The number of descendants of a node (not counting itself). */
+  getAllChildrenNumber(path: string): Promise<number> {
+    let serverPath: string;
+    try {
+      serverPath = this.serverPath(path);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.submit({ type: 'getAllChildrenNumber', path: serverPath }, (res, err) => {
+      this.check(err, path);
+      return (res as ResponseOf<'getAllChildrenNumber'>).totalNumber;
+    });
+  }
+
+  /**
+   * The session's ephemeral nodes whose path starts with `prefix` (default: all). Unlike ZooKeeper's
+   * Java client, the chroot applies: the prefix is inside it and the paths come back without it.
+   */
+  getEphemerals(prefix = '/'): Promise<string[]> {
+    let serverPath: string;
+    try {
+      serverPath = this.serverPath(prefix);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.submit({ type: 'getEphemerals', prefixPath: serverPath }, (res, err) => {
+      this.check(err, prefix);
+      return (res as ResponseOf<'getEphemerals'>).ephemerals
+        .filter((p) => this.chroot === undefined || p === this.chroot || p.startsWith(`${this.chroot}/`))
+        .map((p) => stripChroot(this.chroot, p));
+    });
+  }
+
+  /** Waits until the server this client is connected to has applied every write the leader had. */
+  sync(path = '/'): Promise<void> {
+    let serverPath: string;
+    try {
+      serverPath = this.serverPath(path);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.submit({ type: 'sync', path: serverPath }, (_res, err) => this.check(err, path));
+  }
+
+  /**
+   * Runs operations atomically. When one fails, nothing is applied and the promise rejects with a
+   * KeeperError carrying the first failing op's code and every op's result in `results`.
+   */
+  multi(ops: readonly Op[]): Promise<OpResult[]> {
+    if (ops.length === 0) return Promise.resolve([]);
+    let request: Request;
+    try {
+      request = { type: 'multi', ops: ops.map((op) => this.multiOp(op)) };
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.submit(request, (res, err) => {
+      if (err !== 0) throw keeperError(err);
+      const results: OpResult[] = (res as ResponseOf<'multi'>).results.map((r) => {
+        switch (r.type) {
+          case 'create':
+            return { type: 'create', path: stripChroot(this.chroot, r.path) };
+          case 'create2':
+            return { type: 'create', path: stripChroot(this.chroot, r.path), stat: r.stat };
+          case 'delete':
+            return { type: 'delete' };
+          case 'check':
+            return { type: 'check' };
+          case 'setData':
+            return { type: 'setData', stat: r.stat };
+          case 'error':
+            return { type: 'error', code: r.err };
+          default:
+            return assertNever(r);
+        }
+      });
+      const failed = results.findIndex((r) => r.type === 'error' && r.code !== 0);
+      if (failed >= 0) {
+        const code = (results[failed] as { code: number }).code;
+        const op = ops[failed] as Op;
+        const e = new KeeperError(code, undefined, op.path);
+        e.message = `${e.message} (multi op ${failed}: ${op.type})`;
+        e.results = results;
+        throw e;
+      }
+      return results;
+    });
+  }
+
+  private multiOp(op: Op): MultiOp {
+    switch (op.type) {
+      case 'create': {
+        const r = this.createRequest(op.path, op.data, op, false);
+        return r;
+      }
+      case 'delete':
+        return { type: 'delete', path: this.serverPath(op.path), version: op.version ?? -1 };
+      case 'setData':
+        return {
+          type: 'setData',
+          path: this.serverPath(op.path),
+          data: toBuffer(op.data),
+          version: op.version ?? -1,
+        };
+      case 'check':
+        return { type: 'check', path: this.serverPath(op.path), version: op.version };
+      default:
+        return assertNever(op);
+    }
+  }
+
+  /** Starts a transaction builder: `client.transaction().create(...).check(...).commit()`. */
+  transaction(): Transaction {
+    return new Transaction((ops) => this.multi(ops));
+  }
+
+  /** Runs reads in one round trip; each result succeeds or fails on its own. */
+  multiRead(ops: readonly ReadOp[]): Promise<ReadOpResult[]> {
+    if (ops.length === 0) return Promise.resolve([]);
+    let reqOps: MultiReadOp[];
+    try {
+      reqOps = ops.map((op) => ({ type: op.type, path: this.serverPath(op.path), watch: false }));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.submit({ type: 'multiRead', ops: reqOps }, (res, err) => {
+      if (err !== 0) throw keeperError(err);
+      return (res as ResponseOf<'multiRead'>).results.map((r, i): ReadOpResult => {
+        switch (r.type) {
+          case 'getData':
+            return { type: 'getData', data: copyData(r.data), stat: r.stat };
+          case 'getChildren':
+            return { type: 'getChildren', children: r.children };
+          case 'error':
+            return { type: 'error', error: keeperError(r.err, ops[i]?.path) };
+          default:
+            return assertNever(r);
+        }
+      });
+    });
+  }
+
+  /**
+   * Adds a persistent (or persistent recursive) watch: `listener` receives every event on the node
+   * (and, recursive, on its descendants; no child events then) until removeWatches(path, 'any').
+   */
+  addWatch(path: string, mode: AddWatchModeName, listener: Watcher): Promise<void> {
+    let serverPath: string;
+    try {
+      serverPath = this.serverPath(path);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const kind: WatchKind = mode === 'PERSISTENT' ? 'persistent' : 'persistentRecursive';
+    return this.submit({ type: 'addWatch', path: serverPath, mode: AddWatchMode[mode] }, (_res, err) => {
+      this.check(err, path);
+      this.watches.add(kind, path, listener);
+    });
+  }
+
+  /**
+   * A persistent watch as an async iterator. At most `maxBuffered` events wait for the consumer; one
+   * more ends the iteration with an APIError. The session's end (expiry, auth failure) ends it with
+   * that error; `close()` on the stream or the client ends it normally.
+   */
+  async watchStream(
+    path: string,
+    mode: AddWatchModeName,
+    options: WatchStreamOptions = {},
+  ): Promise<WatchStream> {
+    const max = options.maxBuffered ?? 1000;
+    const buffered: WatchedEvent[] = [];
+    let failure: KeeperError | undefined;
+    let done = false;
+    let wake: (() => void) | undefined;
+    const listener: Watcher = (e) => {
+      if (done) return;
+      if (e.type === EventType.None) {
+        if (e.state === KeeperState.Closed) done = true;
+        else
+          failure = keeperError(
+            e.state === KeeperState.AuthFailed ? ErrorCode.AuthFailed : ErrorCode.SessionExpired,
+            path,
+          );
+      } else if (buffered.length >= max) {
+        failure = named('APIError', `watch stream on ${path} overflowed (maxBuffered is ${max})`, path);
+        void this.removeWatches(path, 'any', { watcher: listener, local: true }).catch(() => {});
+      } else buffered.push(e);
+      wake?.();
+    };
+    await this.addWatch(path, mode, listener);
+    const close = async (): Promise<void> => {
+      if (done) return;
+      done = true;
+      wake?.();
+      if (this.terminal) return;
+      await this.removeWatches(path, 'any', { watcher: listener, local: !this.connected }).catch(() => {});
+    };
+    return {
+      close,
+      [Symbol.asyncIterator]: (): AsyncIterator<WatchedEvent> => ({
+        next: async () => {
+          for (;;) {
+            const e = buffered.shift();
+            if (e !== undefined) return { value: e, done: false };
+            if (failure !== undefined) throw failure;
+            if (done) return { value: undefined, done: true };
+            await new Promise<void>((r) => {
+              wake = r;
+            });
+            wake = undefined;
+          }
+        },
+        return: async () => {
+          await close();
+          return { value: undefined, done: true };
+        },
+      }),
+    };
+  }
+
+  /**
+   * Removes watches of a kind on a path: every one, or only `options.watcher`. Fails with NoWatcher
+   * when there is none. Removed watchers receive a DataWatchRemoved / ChildWatchRemoved /
+   * PersistentWatchRemoved event.
+   */
+  removeWatches(path: string, type: WatcherTypeName, options: RemoveWatchesOptions = {}): Promise<void> {
+    let serverPath: string;
+    try {
+      serverPath = this.serverPath(path);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const groups: Array<[WatchKind[], number]> =
+      type === 'data'
+        ? [[['data', 'exist'], EventType.DataWatchRemoved]]
+        : type === 'children'
+          ? [[['child'], EventType.ChildWatchRemoved]]
+          : [
+              [['data', 'exist'], EventType.DataWatchRemoved],
+              [['child'], EventType.ChildWatchRemoved],
+              [['persistent', 'persistentRecursive'], EventType.PersistentWatchRemoved],
+            ];
+    const present = groups.some(([kinds]) =>
+      kinds.some((k) =>
+        options.watcher === undefined
+          ? this.watches.has(k, path)
+          : this.watches.hasWatcher(k, path, options.watcher),
+      ),
+    );
+    if (!present) return Promise.reject(named('NoWatcher', `no watcher of type ${type} on ${path}`, path));
+    const removeLocally = (): void => {
+      for (const [kinds, eventType] of groups) {
+        const removed = this.watches.take(kinds, path, options.watcher);
+        const event: WatchedEvent = {
+          type: eventType as WatchedEvent['type'],
+          state: KeeperState.SyncConnected,
+          path,
+        };
+        for (const w of removed) this.fire(w, event);
+      }
+    };
+    if (options.local === true) {
+      removeLocally();
+      return Promise.resolve();
+    }
+    const watcherType =
+      type === 'data' ? WatcherType.Data : type === 'children' ? WatcherType.Children : WatcherType.Any;
+    const request: Request =
+      options.watcher === undefined
+        ? { type: 'removeWatches', path: serverPath, watcherType }
+        : { type: 'checkWatches', path: serverPath, watcherType };
+    return this.submit(request, (_res, err) => {
+      this.check(err, path);
+      removeLocally();
+    });
+  }
+
+  /**
+   * Adds credentials to the session (e.g. `addAuth('digest', 'user:password')`); resolves when the
+   * server accepted them. They are sent again after every reconnect. A rejection by the server
+   * puts the client in the terminal `authFailed` state.
+   */
+  addAuth(scheme: string, auth: string | Uint8Array): Promise<void> {
+    const err = this.terminalError();
+    if (err !== undefined) return Promise.reject(err);
+    return new Promise((resolve, reject) => {
+      const entry: AuthEntry = { scheme, auth: toBuffer(auth) ?? EMPTY, waiters: [{ resolve, reject }] };
+      this.auth.push(entry);
+      const conn = this.conn;
+      if (conn?.established && !conn.closed) this.sendAuth(conn, entry);
+      else this.start();
+    });
+  }
+
+  /** The identities the server associates with this session (whoAmI). */
+  whoAmI(): Promise<ClientInfo[]> {
+    return this.submit({ type: 'whoAmI' }, (res, err) => {
+      this.check(err, '/');
+      return (res as ResponseOf<'whoAmI'>).clientInfo;
+    });
+  }
+
+  /**
+   * Closes the session (the server deletes its ephemerals) and the connection. Requests already
+   * sent get their replies first; later ones fail with SessionExpired. Resolves when done.
+   */
+  close(): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    if (this.terminal) {
+      this.closing = Promise.resolve();
+      if (this._state !== 'closed') this.setState('closed');
+      return this.closing;
+    }
+    this.closing = (async () => {
+      const conn = this.conn;
+      if (conn?.established && !conn.closed) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.max(1000, Math.min(this.negotiatedTimeout / 3, 5000)));
+          const p: Pending = {
+            request: { type: 'closeSession' },
+            xid: 0,
+            counted: false,
+            queuedAt: Date.now(),
+            finish: () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            fail: () => {
+              clearTimeout(timer);
+              resolve();
+            },
+          };
+          this.send(conn, p);
+        });
+      }
+      this.finish('closed', named('SessionExpired', 'the client is closed'), KeeperState.Closed);
+      const c = this.conn;
+      if (c !== undefined) this.lose(c, 'closed');
+    })();
+    return this.closing;
+  }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected value ${JSON.stringify(x)}`);
+}
