@@ -225,7 +225,7 @@ export async function run(args: string[]): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       for (const [i, c] of cases.entries()) {
         const s = await c.run(join(root, `case-${round}-${i}`), seconds / rounds);
-        c.total.latencies.push(...s.latencies);
+        for (const l of s.latencies) c.total.latencies.push(l);
         c.total.ops += s.ops;
         c.total.seconds += s.seconds;
         c.total.syncs += s.syncs;
