@@ -1,28 +1,15 @@
 import type { Effect, Invariant, Protocol, SimView } from '@zkts/sim';
 import { assertNever } from './errors.js';
-import { type Decision, type ElectionConfig, type ElectionOutput, FastLeaderElection } from './fle.js';
+import type { Decision, ElectionConfig, FastLeaderElection } from './fle.js';
+import {
+  type MemberConfig,
+  MemberCore,
+  type MemberMessage,
+  type MemberOutput,
+  type MemberTimer,
+  type PersistedElectionState,
+} from './member-core.js';
 import { type Credentials, hex, type Notification, ranksAbove } from './vote.js';
-
-/** What a server keeps across crashes: its accepted epoch and its last logged zxid. */
-export interface PersistedElectionState {
-  readonly currentEpoch: bigint;
-  readonly lastZxid: bigint;
-}
-
-/**
- * Messages between simulated members: election notifications, plus the two-message handshake a
- * learner does with the leader it chose — the first step of Zab, which is what turns an election
- * decision into leadership. ZooKeeper's election alone can decide differently on different
- * servers (a slow message, a late starter); the learner's connection to a server that is not
- * leading fails and it looks again, and a leader that does not gather a quorum of learners in
- * `initLimit` steps down. This stand-in is replaced by Zab later.
- */
-export type MemberMessage =
-  | { readonly kind: 'fle'; readonly n: Notification }
-  | { readonly kind: 'follow'; readonly round: bigint; readonly peerEpoch: bigint }
-  | { readonly kind: 'followed'; readonly ok: boolean; readonly round: bigint }
-  /** A learner stopped following, or a leader stopped leading (a closed learner connection). */
-  | { readonly kind: 'leave' };
 
 export interface MemberOptions {
   /** Time a learner waits to be accepted by its leader, and a leader to gather a quorum (ms). */
@@ -33,36 +20,33 @@ export interface MemberOptions {
   readonly election?: Omit<ElectionConfig, 'myId' | 'voters' | 'observers'>;
 }
 
-/** One simulated ensemble member: the election state machine plus what the tests observe. */
+/** One simulated ensemble member: the member state machine plus what the tests observe. */
 export class SimMember {
-  readonly fle: FastLeaderElection;
+  readonly core: MemberCore;
   /** Every decision this incarnation made, in order. */
   readonly decisions: Decision[] = [];
-  /** Log lines the state machine produced (kept only when `keepLogs`). */
-  readonly logs: string[] = [];
-  /** Learners that confirmed this member as their leader in its current term. */
-  readonly learners = new Set<number>();
-  /** Set once a leader has a quorum of confirmed learners (itself included) in the current term. */
-  established = false;
-  /** A learner accepted by its leader. */
-  confirmed = false;
-  /** Heard from the leader (a learner) or these learners (a leader) since the last sync tick. */
-  heard = false;
-  readonly heardFrom = new Set<number>();
-  /** Learners asking to follow while this member is still looking: answered once it decides. */
-  readonly pending = new Map<number, bigint>();
   /** The last notification sent to each peer: re-sent when a connection opens, as ZooKeeper does. */
   readonly lastSent = new Map<number, Notification>();
-  /** Peers currently reachable. */
-  readonly links = new Set<number>();
 
   constructor(
     readonly id: number,
     readonly persisted: PersistedElectionState,
-    config: ElectionConfig,
+    config: MemberConfig,
     readonly keepLogs: boolean,
   ) {
-    this.fle = new FastLeaderElection(config);
+    this.core = new MemberCore(config);
+  }
+
+  get fle(): FastLeaderElection {
+    return this.core.fle;
+  }
+
+  get established(): boolean {
+    return this.core.established;
+  }
+
+  get confirmed(): boolean {
+    return this.core.confirmed;
   }
 
   get credentials(): Credentials {
@@ -79,54 +63,23 @@ export interface EnsembleSpec {
 
 type Out = Effect<MemberMessage, PersistedElectionState>;
 
-/** A `Protocol` for `@zkts/sim` running FastLeaderElection members (see `MemberMessage`). */
+/** A `Protocol` for `@zkts/sim` running `MemberCore`s (FastLeaderElection plus the learner handshake). */
 export function electionProtocol(
   spec: EnsembleSpec,
   options: MemberOptions & { keepLogs?: boolean } = {},
 ): Protocol<SimMember, MemberMessage, PersistedElectionState> {
-  const initLimit = options.initLimitMs ?? 2000;
-  const syncLimit = options.syncLimitMs ?? 1000;
+  const initLimitMs = options.initLimitMs ?? 2000;
+  const syncLimitMs = options.syncLimitMs ?? 1000;
   const keepLogs = options.keepLogs ?? false;
   const observers = spec.observers ?? [];
 
-  const restart = (m: SimMember, out: Out[]): void => {
-    const d = m.fle.decision;
-    if (d?.state === 'LEADING') {
-      for (const l of m.learners) out.push({ kind: 'send', to: l, msg: { kind: 'leave' } });
-    } else if (d !== undefined) {
-      out.push({ kind: 'send', to: d.vote.leader, msg: { kind: 'leave' } });
-    }
-    m.learners.clear();
-    m.heardFrom.clear();
-    m.established = false;
-    m.confirmed = false;
-    m.heard = false;
-    out.push({ kind: 'cancelTimer', name: 'init' });
-    out.push({ kind: 'cancelTimer', name: 'sync' });
-    run(m, m.fle.step({ type: 'start', ...m.persisted }), out);
-  };
-
-  const answerFollow = (m: SimMember, from: number, out: Out[]): void => {
-    const d = m.fle.decision;
-    const ok = d !== undefined && d.state === 'LEADING';
-    out.push({ kind: 'send', to: from, msg: { kind: 'followed', ok, round: m.fle.logicalClock } });
-    if (ok) {
-      m.learners.add(from);
-      m.heardFrom.add(from);
-      if (!m.established && m.fle.isQuorum([m.id, ...m.learners])) {
-        m.established = true;
-        out.push({ kind: 'cancelTimer', name: 'init' });
-        out.push({ kind: 'trace', text: `established as leader of round ${hex(m.fle.logicalClock)}` });
-      }
-    }
-  };
-
-  const run = (m: SimMember, outputs: readonly ElectionOutput[], out: Out[]): void => {
+  const run = (m: SimMember, outputs: readonly MemberOutput[]): Out[] => {
+    const out: Out[] = [];
     for (const o of outputs) {
       switch (o.type) {
         case 'send':
-          if (o.to !== m.id) m.lastSent.set(o.to, o.n);
-          out.push({ kind: 'send', to: o.to, msg: { kind: 'fle', n: o.n } });
+          if (o.msg.kind === 'fle' && o.to !== m.id) m.lastSent.set(o.to, o.msg.n);
+          out.push({ kind: 'send', to: o.to, msg: o.msg });
           break;
         case 'setTimer':
           out.push({ kind: 'setTimer', name: o.timer, afterMs: o.afterMs });
@@ -137,35 +90,22 @@ export function electionProtocol(
         case 'decided': {
           const { type: _, ...d } = o;
           m.decisions.push(d);
-          out.push({
-            kind: 'trace',
-            text: `decided ${d.state} leader=${d.vote.leader} round=${hex(d.vote.electionEpoch)} via ${d.path} [${d.supporters.join(',')}]`,
-          });
-          out.push({ kind: 'setTimer', name: 'init', afterMs: initLimit });
-          out.push({ kind: 'setTimer', name: 'sync', afterMs: syncLimit });
-          m.heard = true;
-          if (d.state === 'LEADING') {
-            m.learners.clear();
-            if (m.fle.isQuorum([m.id])) m.established = true;
-          } else {
+          if (keepLogs) {
             out.push({
-              kind: 'send',
-              to: d.vote.leader,
-              msg: { kind: 'follow', round: d.vote.electionEpoch, peerEpoch: d.vote.peerEpoch },
+              kind: 'trace',
+              text: `decided ${d.state} leader=${d.vote.leader} round=${hex(d.vote.electionEpoch)} via ${d.path} [${d.supporters.join(',')}]`,
             });
           }
-          for (const [from] of m.pending) answerFollow(m, from, out);
-          m.pending.clear();
           break;
         }
         case 'log':
-          if (m.keepLogs && o.level !== 'debug') m.logs.push(o.message);
-          if (m.keepLogs) out.push({ kind: 'trace', text: o.message });
+          if (keepLogs && o.level !== 'debug') out.push({ kind: 'trace', text: o.message });
           break;
         default:
           assertNever(o);
       }
     }
+    return out;
   };
 
   return {
@@ -174,129 +114,30 @@ export function electionProtocol(
       const m = new SimMember(
         id,
         state,
-        { ...options.election, myId: id, voters: spec.voters, observers },
+        {
+          ...options.election,
+          myId: id,
+          voters: spec.voters,
+          observers,
+          persisted: state,
+          initLimitMs,
+          syncLimitMs,
+        },
         keepLogs,
       );
-      const out: Out[] = [{ kind: 'persist', state }];
-      restart(m, out);
-      return { node: m, effects: out };
+      return { node: m, effects: [{ kind: 'persist', state }, ...run(m, m.core.step({ type: 'start' }))] };
     },
     receive(m, from, msg) {
-      const out: Out[] = [];
-      switch (msg.kind) {
-        case 'fle':
-          run(m, m.fle.step({ type: 'notification', from, n: msg.n }), out);
-          break;
-        case 'follow':
-          if (m.fle.state === 'LOOKING') m.pending.set(from, msg.round);
-          else answerFollow(m, from, out);
-          break;
-        case 'followed': {
-          const d = m.fle.decision;
-          if (d === undefined || d.state === 'LEADING' || d.vote.leader !== from) break;
-          if (msg.ok) {
-            m.confirmed = true;
-            m.heard = true;
-            out.push({ kind: 'cancelTimer', name: 'init' });
-          } else {
-            out.push({ kind: 'trace', text: `server ${from} is not leading: looking again` });
-            restart(m, out);
-          }
-          break;
-        }
-        case 'leave': {
-          const d = m.fle.decision;
-          if (d === undefined) break;
-          if (d.state === 'LEADING') {
-            m.learners.delete(from);
-            if (m.established && !m.fle.isQuorum([m.id, ...m.learners])) {
-              out.push({ kind: 'trace', text: 'lost the quorum of learners: looking again' });
-              restart(m, out);
-            }
-          } else if (d.vote.leader === from) {
-            out.push({ kind: 'trace', text: `leader ${from} stopped leading: looking again` });
-            restart(m, out);
-          }
-          break;
-        }
-        default:
-          assertNever(msg);
-      }
-      return out;
+      return run(m, m.core.step({ type: 'message', from, msg }));
     },
     timer(m, name) {
-      const out: Out[] = [];
-      if (name === 'notification' || name === 'finalize') {
-        run(m, m.fle.step({ type: 'timeout', timer: name }), out);
-      } else if (name === 'sync') {
-        const d = m.fle.decision;
-        if (d === undefined) return out;
-        if (d.state === 'LEADING') {
-          if (m.established && !m.fle.isQuorum([m.id, ...m.heardFrom])) {
-            out.push({ kind: 'trace', text: 'no quorum of learners within syncLimit: looking again' });
-            restart(m, out);
-            return out;
-          }
-          if (m.established) {
-            m.learners.clear();
-            for (const l of m.heardFrom) m.learners.add(l);
-          }
-          m.heardFrom.clear();
-        } else {
-          if (!m.heard) {
-            out.push({
-              kind: 'trace',
-              text: `no word from leader ${d.vote.leader} within syncLimit: looking again`,
-            });
-            restart(m, out);
-            return out;
-          }
-          m.heard = false;
-          out.push({
-            kind: 'send',
-            to: d.vote.leader,
-            msg: { kind: 'follow', round: d.vote.electionEpoch, peerEpoch: d.vote.peerEpoch },
-          });
-        }
-        out.push({ kind: 'setTimer', name: 'sync', afterMs: syncLimit });
-      } else if (name === 'init') {
-        const d = m.fle.decision;
-        if (
-          d !== undefined &&
-          ((d.state === 'LEADING' && !m.established) || (d.state !== 'LEADING' && !m.confirmed))
-        ) {
-          out.push({
-            kind: 'trace',
-            text: `no ${d.state === 'LEADING' ? 'quorum of learners' : 'leader'} within initLimit: looking again`,
-          });
-          restart(m, out);
-        }
-      }
-      return out;
+      if (!isMemberTimer(name)) return [];
+      return run(m, m.core.step({ type: 'timeout', timer: name }));
     },
     link(m, peer, up) {
-      const out: Out[] = [];
-      if (up) {
-        m.links.add(peer);
-        const last = m.lastSent.get(peer);
-        if (last !== undefined) out.push({ kind: 'send', to: peer, msg: { kind: 'fle', n: last } });
-        return out;
-      }
-      m.links.delete(peer);
-      m.pending.delete(peer);
-      const d = m.fle.decision;
-      if (d === undefined) return out;
-      if (d.state === 'LEADING') {
-        m.learners.delete(peer);
-        const reachable = [m.id, ...m.links].filter((x) => m.fle.isVoter(x));
-        if (!m.fle.isQuorum(reachable)) {
-          out.push({ kind: 'trace', text: 'lost the quorum: looking again' });
-          restart(m, out);
-        }
-      } else if (peer === d.vote.leader) {
-        out.push({ kind: 'trace', text: `lost leader ${peer}: looking again` });
-        restart(m, out);
-      }
+      const out = run(m, m.core.step({ type: 'link', peer, up }));
+      const last = m.lastSent.get(peer);
+      if (up && last !== undefined) out.push({ kind: 'send', to: peer, msg: { kind: 'fle', n: last } });
       return out;
     },
     format(msg) {
@@ -314,6 +155,10 @@ export function electionProtocol(
       }
     },
   };
+}
+
+function isMemberTimer(name: string): name is MemberTimer {
+  return name === 'notification' || name === 'finalize' || name === 'init' || name === 'sync';
 }
 
 type View = SimView<SimMember, PersistedElectionState>;

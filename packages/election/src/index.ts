@@ -15,20 +15,28 @@ export {
   type EnsembleSpec,
   electionProtocol,
   leaderIsMaximal,
-  type MemberMessage,
   type MemberOptions,
   oneEstablishedLeader,
-  type PersistedElectionState,
   SimMember,
   settled,
 } from './harness.js';
 export { ElectionMember, type ElectionMemberOptions, formatLogLine } from './member.js';
+export {
+  type MemberConfig,
+  MemberCore,
+  type MemberInput,
+  type MemberMessage,
+  type MemberOutput,
+  type MemberTimer,
+  type PersistedElectionState,
+} from './member-core.js';
 export {
   ELECTION_PROTOCOL_VERSION,
   ElectionTransport,
   type ElectionWireMessage,
   type TransportOptions,
   type TransportStats,
+  toMemberMessage,
   toNotification,
 } from './transport.js';
 export {

@@ -1,12 +1,7 @@
 import { type EnsembleConfig, membersOf } from './config.js';
 import { assertNever } from './errors.js';
-import {
-  type Decision,
-  type ElectionOutput,
-  type ElectionTimer,
-  FastLeaderElection,
-  type LogLevel,
-} from './fle.js';
+import type { Decision, FastLeaderElection, LogLevel } from './fle.js';
+import { MemberCore, type MemberOutput, type MemberTimer } from './member-core.js';
 import { ElectionTransport, type TransportStats } from './transport.js';
 
 export interface ElectionMemberOptions {
@@ -26,35 +21,42 @@ export interface ElectionMemberOptions {
 }
 
 /**
- * One running election member: the FastLeaderElection state machine wired to real timers and the
- * TCP transport. Until Zab exists it also watches the leader the way a learner's connection
- * would: a follower whose election connection to its leader closes looks again, and a leader
- * that stays without a connected quorum for syncLimit ticks looks again.
+ * One running ensemble member: `MemberCore` (FastLeaderElection plus the learner handshake, the
+ * same code the simulations prove) wired to real timers and the TCP transport. initLimit and
+ * syncLimit come from the config in ticks, as in ZooKeeper.
  */
 export class ElectionMember {
-  readonly fle: FastLeaderElection;
+  readonly core: MemberCore;
   readonly transport: ElectionTransport;
-  private readonly timers = new Map<ElectionTimer, NodeJS.Timeout>();
-  private quorumCheck: NodeJS.Timeout | undefined;
+  private readonly timers = new Map<MemberTimer, NodeJS.Timeout>();
   private stopped = false;
 
   constructor(private readonly opts: ElectionMemberOptions) {
     const { voters, observers } = membersOf(opts.config);
-    this.fle = new FastLeaderElection({
+    const { tickTime, initLimit, syncLimit } = opts.config;
+    this.core = new MemberCore({
       myId: opts.myId,
       voters,
       observers,
       finalizeWaitMs: opts.finalizeWaitMs,
       maxNotificationIntervalMs: opts.maxNotificationIntervalMs,
+      persisted: { currentEpoch: opts.currentEpoch ?? 0n, lastZxid: opts.lastZxid ?? 0n },
+      initLimitMs: initLimit * tickTime,
+      syncLimitMs: syncLimit * tickTime,
     });
     this.transport = new ElectionTransport({
       myId: opts.myId,
       servers: opts.config.servers,
       sendQueueCapacity: opts.sendQueueCapacity,
-      onMessage: (from, n) => this.apply(this.fle.step({ type: 'notification', from, n })),
-      onPeerDown: (sid) => this.peerDown(sid),
+      onMessage: (from, msg) => this.apply(this.core.step({ type: 'message', from, msg })),
+      onPeerUp: (peer) => this.apply(this.core.step({ type: 'link', peer, up: true })),
+      onPeerDown: (peer) => this.apply(this.core.step({ type: 'link', peer, up: false })),
       log: (level, message) => this.log(level, message),
     });
+  }
+
+  get fle(): FastLeaderElection {
+    return this.core.fle;
   }
 
   get stats(): TransportStats {
@@ -64,36 +66,22 @@ export class ElectionMember {
   /** Listens on the election port and starts looking. */
   async start(): Promise<void> {
     await this.transport.listen();
-    this.lookAgain();
+    this.apply(this.core.step({ type: 'start' }));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
-    if (this.quorumCheck) clearTimeout(this.quorumCheck);
     await this.transport.close();
   }
 
-  /** Goes back to LOOKING in a new round (what the protocol above does when it loses its leader). */
-  lookAgain(): void {
-    if (this.stopped) return;
-    this.log('info', 'LOOKING');
-    this.apply(
-      this.fle.step({
-        type: 'start',
-        currentEpoch: this.opts.currentEpoch ?? 0n,
-        lastZxid: this.opts.lastZxid ?? 0n,
-      }),
-    );
-  }
-
-  private apply(outputs: readonly ElectionOutput[]): void {
+  private apply(outputs: readonly MemberOutput[]): void {
     if (this.stopped) return;
     for (const o of outputs) {
       switch (o.type) {
         case 'send':
-          this.transport.send(o.to, o.n);
+          this.transport.send(o.to, o.msg);
           break;
         case 'setTimer': {
           const old = this.timers.get(o.timer);
@@ -103,7 +91,7 @@ export class ElectionMember {
             timer,
             setTimeout(() => {
               this.timers.delete(timer);
-              this.apply(this.fle.step({ type: 'timeout', timer }));
+              this.apply(this.core.step({ type: 'timeout', timer }));
             }, o.afterMs),
           );
           break;
@@ -126,32 +114,6 @@ export class ElectionMember {
           assertNever(o);
       }
     }
-  }
-
-  private peerDown(sid: number): void {
-    const d = this.fle.decision;
-    if (d === undefined || this.stopped) return;
-    if (d.state !== 'LEADING') {
-      if (sid === d.vote.leader) {
-        this.log('warn', `Connection to leader ${sid} closed: looking again`);
-        this.lookAgain();
-      }
-      return;
-    }
-    if (this.quorumCheck !== undefined || this.hasQuorum()) return;
-    const grace = this.opts.config.syncLimit * this.opts.config.tickTime;
-    this.quorumCheck = setTimeout(() => {
-      this.quorumCheck = undefined;
-      if (this.fle.decision?.state === 'LEADING' && !this.hasQuorum()) {
-        this.log('warn', `No quorum of connected voters for ${grace} ms: looking again`);
-        this.lookAgain();
-      }
-    }, grace);
-  }
-
-  private hasQuorum(): boolean {
-    const up = this.fle.peers.filter((sid) => sid === this.fle.myId || this.transport.isConnected(sid));
-    return this.fle.isQuorum(up);
   }
 
   private log(level: LogLevel, message: string): void {

@@ -1,8 +1,9 @@
 import { createServer, type Server, Socket } from 'node:net';
 import { CodecError, encodeQuorumFrame, QuorumFrameDecoder } from '@zkts/codec';
 import type { ServerAddress } from './config.js';
-import { ElectionError } from './errors.js';
+import { assertNever, ElectionError } from './errors.js';
 import type { LogLevel } from './fle.js';
+import type { MemberMessage } from './member-core.js';
 import { type Notification, SERVER_STATES, type ServerState } from './vote.js';
 
 /** Version of the election connection protocol (the handshake and the notification record). */
@@ -20,7 +21,13 @@ export type ElectionWireMessage =
       readonly round: bigint;
       readonly peerEpoch: bigint;
       readonly state: ServerState;
-    };
+    }
+  | { readonly t: 'follow'; readonly round: bigint; readonly peerEpoch: bigint }
+  | { readonly t: 'followed'; readonly ok: boolean; readonly round: bigint }
+  | { readonly t: 'leave' };
+
+/** Bound on queued handshake messages per peer (the oldest is dropped, and counted, beyond it). */
+const CONTROL_QUEUE_CAPACITY = 64;
 
 export interface TransportOptions {
   readonly myId: number;
@@ -36,7 +43,7 @@ export interface TransportOptions {
   readonly backoffMaxMs?: number;
   /** Address to listen on (default: this server's host from its server.N line). */
   readonly listenHost?: string;
-  onMessage(from: number, n: Notification): void;
+  onMessage(from: number, msg: MemberMessage): void;
   onPeerUp?(sid: number): void;
   onPeerDown?(sid: number): void;
   log?(level: LogLevel, message: string): void;
@@ -55,7 +62,7 @@ export interface TransportStats {
 interface Peer {
   readonly sid: number;
   readonly address: ServerAddress;
-  queue: Notification[];
+  queue: MemberMessage[];
   last: Notification | undefined;
   socket: Socket | undefined;
   connecting: boolean;
@@ -127,22 +134,26 @@ export class ElectionTransport {
     return this.peers.get(sid)?.socket !== undefined;
   }
 
-  /** Sends a notification (to oneself: delivered locally, asynchronously). */
-  send(to: number, n: Notification): void {
+  /** Sends a message (to oneself: delivered locally, asynchronously). */
+  send(to: number, msg: MemberMessage): void {
     if (this.closed) return;
     if (to === this.opts.myId) {
       setImmediate(() => {
-        if (!this.closed) this.opts.onMessage(to, n);
+        if (!this.closed) this.opts.onMessage(to, msg);
       });
       return;
     }
     const peer = this.peers.get(to);
     if (peer === undefined) throw new ElectionError('input', `no server.${to} to send to`);
-    if (peer.queue.length >= this.capacity) {
-      peer.queue.shift();
+    // Notifications and handshake messages have separate bounds; each drops its oldest.
+    const isNote = msg.kind === 'fle';
+    const bound = isNote ? this.capacity : CONTROL_QUEUE_CAPACITY;
+    if (peer.queue.filter((m) => (m.kind === 'fle') === isNote).length >= bound) {
+      const i = peer.queue.findIndex((m) => (m.kind === 'fle') === isNote);
+      peer.queue.splice(i, 1);
       this.stats.dropped++;
     }
-    peer.queue.push(n);
+    peer.queue.push(msg);
     if (peer.socket !== undefined) this.flush(peer);
     else this.connect(peer);
   }
@@ -278,7 +289,8 @@ export class ElectionTransport {
         // Already connected: ignore (if that connection is stale, its close comes soon and the
         // smaller sid pokes again after its back-off).
         if (peer.socket !== undefined) return;
-        if (peer.queue.length === 0 && peer.last !== undefined) peer.queue.push(peer.last);
+        if (peer.queue.length === 0 && peer.last !== undefined)
+          peer.queue.push({ kind: 'fle', n: peer.last });
         this.connect(peer);
         return;
       }
@@ -318,7 +330,9 @@ export class ElectionTransport {
       if (peer.queue.length > 0) this.retryLater(peer);
     });
     this.opts.onPeerUp?.(peer.sid);
-    if (peer.queue.length === 0 && peer.last !== undefined) peer.queue.push(peer.last);
+    if (!peer.queue.some((m) => m.kind === 'fle') && peer.last !== undefined) {
+      peer.queue.unshift({ kind: 'fle', n: peer.last });
+    }
     this.flush(peer);
     for (const f of early) this.incoming(peer, socket, f);
   }
@@ -333,33 +347,24 @@ export class ElectionTransport {
   }
 
   private incoming(peer: Peer, socket: Socket, frame: unknown): void {
-    const n = toNotification(frame);
-    if (n === undefined) {
+    const msg = toMemberMessage(frame);
+    if (msg === undefined) {
       this.stats.protocolErrors++;
-      this.log('warn', `Closing election connection to ${peer.sid}: not a notification`);
+      this.log('warn', `Closing election connection to ${peer.sid}: malformed message`);
       socket.destroy();
       return;
     }
     this.stats.received++;
-    this.opts.onMessage(peer.sid, n);
+    this.opts.onMessage(peer.sid, msg);
   }
 
   private flush(peer: Peer): void {
     const socket = peer.socket;
     if (socket === undefined) return;
     while (peer.queue.length > 0) {
-      const n = peer.queue.shift() as Notification;
-      const msg: ElectionWireMessage = {
-        t: 'n',
-        version: n.version,
-        leader: n.leader,
-        zxid: n.zxid,
-        round: n.electionEpoch,
-        peerEpoch: n.peerEpoch,
-        state: n.state,
-      };
-      socket.write(encodeQuorumFrame(msg, { maxFrameSize: this.maxFrame }));
-      peer.last = n;
+      const m = peer.queue.shift() as MemberMessage;
+      socket.write(encodeQuorumFrame(toWire(m), { maxFrameSize: this.maxFrame }));
+      if (m.kind === 'fle') peer.last = m.n;
       this.stats.sent++;
     }
   }
@@ -398,4 +403,58 @@ export function toNotification(frame: unknown): Notification | undefined {
     peerEpoch,
     state: f.state as ServerState,
   };
+}
+
+function toWire(m: MemberMessage): ElectionWireMessage {
+  switch (m.kind) {
+    case 'fle':
+      return {
+        t: 'n',
+        version: m.n.version,
+        leader: m.n.leader,
+        zxid: m.n.zxid,
+        round: m.n.electionEpoch,
+        peerEpoch: m.n.peerEpoch,
+        state: m.n.state,
+      };
+    case 'follow':
+      return { t: 'follow', round: m.round, peerEpoch: m.peerEpoch };
+    case 'followed':
+      return { t: 'followed', ok: m.ok, round: m.round };
+    case 'leave':
+      return { t: 'leave' };
+    default:
+      return assertNever(m);
+  }
+}
+
+/** Validates a decoded frame as a member message. */
+export function toMemberMessage(frame: unknown): MemberMessage | undefined {
+  if (frame === null || typeof frame !== 'object') return undefined;
+  const f = frame as Record<string, unknown>;
+  const big = (v: unknown): bigint | undefined =>
+    typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : undefined;
+  switch (f.t) {
+    case 'n': {
+      const n = toNotification(frame);
+      return n === undefined ? undefined : { kind: 'fle', n };
+    }
+    case 'follow': {
+      const round = big(f.round);
+      const peerEpoch = big(f.peerEpoch);
+      return round === undefined || peerEpoch === undefined
+        ? undefined
+        : { kind: 'follow', round, peerEpoch };
+    }
+    case 'followed': {
+      const round = big(f.round);
+      return round === undefined || typeof f.ok !== 'boolean'
+        ? undefined
+        : { kind: 'followed', ok: f.ok, round };
+    }
+    case 'leave':
+      return { kind: 'leave' };
+    default:
+      return undefined;
+  }
 }

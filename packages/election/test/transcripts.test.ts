@@ -197,7 +197,7 @@ class Runner {
     const fresh = all.slice(this.traced);
     this.traced = all.length;
     const keep = fresh.filter((l) =>
-      /ms (start|crash|partition|heal)|decided|established|looking again|New election|Notification time out|ms \d+ (LEADING|FOLLOWING|OBSERVING)$/.test(
+      /ms (start|crash|partition|heal)|decided|Leading round|looking again|New election|Notification time out|ms \d+ (LEADING|FOLLOWING|OBSERVING)$/.test(
         l,
       ),
     );

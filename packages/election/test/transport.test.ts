@@ -49,7 +49,14 @@ function transport(
   got: Array<[number, Notification]>,
   extra = {},
 ) {
-  const t = new ElectionTransport({ myId, servers, onMessage: (from, n) => got.push([from, n]), ...extra });
+  const t = new ElectionTransport({
+    myId,
+    servers,
+    onMessage: (from, m) => {
+      if (m.kind === 'fle') got.push([from, m.n]);
+    },
+    ...extra,
+  });
   open.push(t);
   return t;
 }
@@ -89,10 +96,10 @@ describe('ElectionTransport', () => {
     const t2 = transport(servers, 2, got2);
     await t1.listen();
     await t2.listen();
-    t1.send(2, note(1)); // the smaller sid dials, hangs up; 2 dials back and gets the queued vote
+    t1.send(2, { kind: 'fle', n: note(1) }); // the smaller sid dials, hangs up; 2 dials back and gets the queued vote
     await until(() => got2.length === 1);
     expect(got2[0]).toEqual([1, note(1)]);
-    t2.send(1, note(2, 3n));
+    t2.send(1, { kind: 'fle', n: note(2, 3n) });
     await until(() => got1.length === 1);
     expect(got1[0]).toEqual([2, note(2, 3n)]);
     expect(t1.stats.connects).toBe(1);
@@ -103,7 +110,7 @@ describe('ElectionTransport', () => {
     const servers = await ensemble(1);
     const got: Array<[number, Notification]> = [];
     const t = transport(servers, 1, got);
-    t.send(1, note(1));
+    t.send(1, { kind: 'fle', n: note(1) });
     await until(() => got.length === 1);
     expect(got[0]?.[0]).toBe(1);
   });
@@ -112,7 +119,7 @@ describe('ElectionTransport', () => {
     const servers = await ensemble(2);
     const got: Array<[number, Notification]> = [];
     const t2 = transport(servers, 2, [], { sendQueueCapacity: 2, backoffMinMs: 5 });
-    for (let i = 1; i <= 5; i++) t2.send(1, note(2, BigInt(i)));
+    for (let i = 1; i <= 5; i++) t2.send(1, { kind: 'fle', n: note(2, BigInt(i)) });
     expect(t2.stats.dropped).toBe(3);
     const t1 = transport(servers, 1, got);
     await t1.listen();
@@ -133,14 +140,14 @@ describe('ElectionTransport', () => {
     let t1 = transport(servers, 1, got);
     await t1.listen();
     await t2.listen();
-    t2.send(1, note(2, 7n));
+    t2.send(1, { kind: 'fle', n: note(2, 7n) });
     await until(() => got.length === 1);
     await t1.close();
     await until(() => events.includes('down 1'));
     const got2: Array<[number, Notification]> = [];
     t1 = transport(servers, 1, got2);
     await t1.listen();
-    t1.send(2, note(1)); // the restarted smaller sid pokes; 2 connects back with its last vote
+    t1.send(2, { kind: 'fle', n: note(1) }); // the restarted smaller sid pokes; 2 connects back with its last vote
     await until(() => got2.length === 1);
     expect(got2[0]?.[1].electionEpoch).toBe(7n);
     expect(events).toEqual(['up 1', 'down 1', 'up 1']);
@@ -163,6 +170,24 @@ describe('ElectionTransport', () => {
     await attempt(encodeQuorumFrame({ t: 'n' }));
     await attempt(new Uint8Array([0xff, 0xff, 0xff, 0xff]));
     expect(t.stats.protocolErrors).toBe(4);
+  });
+
+  it('carries the learner handshake next to notifications', async () => {
+    const servers = await ensemble(2);
+    const got: unknown[] = [];
+    const t1 = new ElectionTransport({ myId: 1, servers, onMessage: (_f, m) => got.push(m) });
+    const t2 = new ElectionTransport({ myId: 2, servers, onMessage: () => {} });
+    open.push(t1, t2);
+    await t1.listen();
+    t2.send(1, { kind: 'follow', round: 3n, peerEpoch: 1n });
+    t2.send(1, { kind: 'followed', ok: false, round: 3n });
+    t2.send(1, { kind: 'leave' });
+    await until(() => got.length === 3);
+    expect(got).toEqual([
+      { kind: 'follow', round: 3n, peerEpoch: 1n },
+      { kind: 'followed', ok: false, round: 3n },
+      { kind: 'leave' },
+    ]);
   });
 
   it('validates notifications', () => {
