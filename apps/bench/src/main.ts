@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   election: () => import('./election.js'),
   persistence: () => import('./persistence.js'),
   tree: () => import('./tree.js'),
+  zab: () => import('./zab.js'),
 };
 
 async function main(): Promise<void> {

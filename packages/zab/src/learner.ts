@@ -288,6 +288,11 @@ export class ZabLearner<T = Uint8Array, S = Uint8Array> {
       );
       return;
     }
+    if (zxid !== this._lastApplied && !this.unapplied.some((t) => t.zxid === zxid)) {
+      // The leader keeps our log up to `zxid`, which we do not hold: our history diverged earlier.
+      this.stop('protocol', `TRUNC to ${hexZxid(zxid)}, which is not in this log`, out);
+      return;
+    }
     this.write({ op: 'truncate', zxid }, out);
     let keep = this.unapplied.length;
     while (keep > 0 && (this.unapplied[keep - 1] as Txn<T>).zxid > zxid) keep--;
