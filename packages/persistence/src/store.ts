@@ -451,27 +451,7 @@ export class TxnSnapStore {
   }
 
   private refuseAppend(zxid: bigint, payload: Uint8Array): PersistenceError | undefined {
-    switch (this.state) {
-      case 'ready':
-        break;
-      case 'opened':
-        return new PersistenceError('not-recovered', 'append before recover()');
-      case 'maintenance':
-        return new PersistenceError('busy', 'append during truncate()');
-      case 'failed':
-        return new PersistenceError(
-          'failed',
-          `txn log stopped after an earlier failure: ${this.failure?.message}`,
-          {
-            cause: this.failure,
-          },
-        );
-      case 'closing':
-      case 'closed':
-        return new PersistenceError('closed', 'store is closed');
-      default:
-        return assertNever(this.state);
-    }
+    if (this.state !== 'ready') return this.stateError('append');
     if (typeof zxid !== 'bigint' || !isZxid(zxid)) {
       return new PersistenceError(
         'invalid-argument',
@@ -500,6 +480,29 @@ export class TxnSnapStore {
       );
     }
     return undefined;
+  }
+
+  /** The error for an operation the current state does not allow. */
+  private stateError(operation: string): PersistenceError {
+    switch (this.state) {
+      case 'opened':
+        return new PersistenceError('not-recovered', `${operation} before recover()`);
+      case 'ready':
+        return new PersistenceError('invalid-argument', `${operation} is not allowed now`);
+      case 'maintenance':
+        return new PersistenceError('busy', `${operation} during truncate()`);
+      case 'failed':
+        return new PersistenceError(
+          'failed',
+          `${operation}: txn log stopped after an earlier failure: ${this.failure?.message}`,
+          { cause: this.failure },
+        );
+      case 'closing':
+      case 'closed':
+        return new PersistenceError('closed', `${operation}: store is closed`);
+      default:
+        return assertNever(this.state);
+    }
   }
 
   /** Resolves once every txn up to `zxid` is durable. */
@@ -676,12 +679,7 @@ export class TxnSnapStore {
    * than filling one write buffer.
    */
   async writeSnapshot(zxid: bigint, chunks: SnapshotChunks): Promise<SnapshotInfo & { durationMs: number }> {
-    if (this.state !== 'ready' && this.state !== 'failed') {
-      throw new PersistenceError(
-        this.state === 'opened' ? 'not-recovered' : 'closed',
-        `writeSnapshot in state ${this.state}`,
-      );
-    }
+    if (this.state !== 'ready' && this.state !== 'failed') throw this.stateError('writeSnapshot');
     if (typeof zxid !== 'bigint' || !isZxid(zxid)) {
       throw new PersistenceError(
         'invalid-argument',
@@ -711,8 +709,7 @@ export class TxnSnapStore {
    * call (for a leader's DIFF sync). Throws `unavailable` when `fromZxid` is older than the log.
    */
   async *readFrom(fromZxid: bigint): AsyncGenerator<{ zxid: bigint; payload: Uint8Array }, void, void> {
-    if (this.state === 'opened') throw new PersistenceError('not-recovered', 'readFrom before recover()');
-    if (this.state === 'closed') throw new PersistenceError('closed', 'store is closed');
+    if (this.state === 'opened' || this.state === 'closed') throw this.stateError('readFrom');
     const upTo = this.durableZxidValue;
     if (fromZxid > upTo) return;
     const files = [...this.logFiles];
@@ -756,15 +753,7 @@ export class TxnSnapStore {
    * when no snapshot at or before `zxid` would remain although snapshots exist.
    */
   truncate(zxid: bigint): Promise<void> {
-    if (this.state !== 'ready') {
-      return Promise.reject(
-        new PersistenceError(
-          this.state === 'opened' ? 'not-recovered' : this.state === 'failed' ? 'failed' : 'closed',
-          `truncate in state ${this.state}`,
-          { cause: this.failure },
-        ),
-      );
-    }
+    if (this.state !== 'ready') return Promise.reject(this.stateError('truncate'));
     // From now until the cut is done, appends are refused with `busy`.
     this.state = 'maintenance';
     return this.exclusive(async () => {

@@ -64,7 +64,11 @@ describe('snapshots', () => {
     let snapshotDone = false;
     const resolvedDuring: bigint[] = [];
     async function* big(): AsyncGenerator<Uint8Array> {
-      for (let i = 0; i < 40_000; i++) yield payloadFor(BigInt(i), 150);
+      // a producer that takes its time, as a serializer walking a large tree would
+      for (let i = 0; i < 40_000; i++) {
+        if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+        yield payloadFor(BigInt(i), 150);
+      }
     }
     const snap = store.writeSnapshot(1n, big()).then(() => {
       snapshotDone = true;
