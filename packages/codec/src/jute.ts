@@ -22,13 +22,20 @@ function viewOf(b: Buffer): DataView {
  * (or `view()` a view that stays valid only until the next write or `reset()`).
  */
 export class Writer {
+  /** The most bytes this writer will hold; beyond it a write throws CodecError `frame-too-large`. */
+  readonly maxSize: number;
   private buf: Buffer;
   // DataView's bigint accessors are much faster than Buffer's.
   private dv: DataView;
   private pos = 0;
 
-  constructor(initialSize = 256) {
-    this.buf = Buffer.allocUnsafe(Math.max(16, initialSize));
+  /** `maxSize` defaults to 2^31 - 1, the largest length a frame prefix can carry. */
+  constructor(initialSize = 256, maxSize = 0x7fffffff) {
+    if (!Number.isInteger(maxSize) || maxSize < 0 || maxSize > 0x7fffffff) {
+      throw new CodecError('bad-value', `maxSize must be an integer in 0..2^31-1, got ${maxSize}`);
+    }
+    this.maxSize = maxSize;
+    this.buf = Buffer.allocUnsafe(Math.min(Math.max(16, initialSize), maxSize));
     this.dv = viewOf(this.buf);
   }
 
@@ -46,8 +53,15 @@ export class Writer {
   private ensure(extra: number): void {
     const need = this.pos + extra;
     if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    if (need > this.maxSize) {
+      throw new CodecError(
+        'frame-too-large',
+        `encoding needs ${need} bytes, more than the maximum of ${this.maxSize}`,
+      );
+    }
+    let size = Math.max(16, this.buf.length * 2);
     while (size < need) size *= 2;
+    size = Math.min(size, this.maxSize);
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
@@ -101,8 +115,10 @@ export class Writer {
   ustring(v: string | null): this {
     if (v === null) return this.int(-1);
     const len = v.length;
-    // At most 3 bytes per UTF-16 code unit.
-    this.ensure(4 + len * 3);
+    // At most 3 bytes per UTF-16 code unit; the exact size only when that bound is too much.
+    let room = 4 + len * 3;
+    if (this.pos + room > this.maxSize) room = 4 + Buffer.byteLength(v, 'utf8');
+    this.ensure(room);
     const b = this.buf;
     const start = this.pos + 4;
     let n = 0;

@@ -534,7 +534,9 @@ export function writeRequestFrame(w: Writer, xid: number, request: Request): voi
   w.patchInt(start, w.length - start - 4);
 }
 
-const scratch = new Writer(4096);
+// Reused by the encode* functions (synchronous, so never shared mid-encode); dropped after a
+// frame above 1 MiB so one huge frame does not pin its memory.
+let scratch = new Writer(4096);
 
 function encodeWith(framed: boolean, xid: number, request: Request): Buffer {
   const w = scratch.reset();
@@ -543,7 +545,7 @@ function encodeWith(framed: boolean, xid: number, request: Request): Buffer {
   writeRequestBody(w, request);
   if (framed) w.patchInt(0, w.length - 4);
   const out = w.finish();
-  if (w.length > 1 << 20) scratch.reset();
+  if (w.length > 1 << 20) scratch = new Writer(4096);
   return out;
 }
 

@@ -423,7 +423,9 @@ export function writeResponseFrame(w: Writer, header: ReplyHeader, response: Res
   w.patchInt(start, w.length - start - 4);
 }
 
-const scratch = new Writer(4096);
+// Reused by the encode* functions (synchronous, so never shared mid-encode); dropped after a
+// frame above 1 MiB so one huge frame does not pin its memory.
+let scratch = new Writer(4096);
 
 function encodeWith(framed: boolean, header: ReplyHeader, response: Response | null): Buffer {
   const w = scratch.reset();
@@ -432,7 +434,7 @@ function encodeWith(framed: boolean, header: ReplyHeader, response: Response | n
   if (response !== null) writeResponseBody(w, response);
   if (framed) w.patchInt(0, w.length - 4);
   const out = w.finish();
-  if (w.length > 1 << 20) scratch.reset();
+  if (w.length > 1 << 20) scratch = new Writer(4096);
   return out;
 }
 

@@ -172,3 +172,15 @@ describe('FrameReader', () => {
     expect(() => reader.push(Buffer.from('00', 'hex'))).toThrow(CodecError);
   });
 });
+
+describe('Writer bound', () => {
+  it('refuses to grow past maxSize with CodecError frame-too-large', () => {
+    const w = new Writer(4, 16);
+    w.int(1).long(2n).int(3);
+    expect(w.length).toBe(16);
+    expect(() => w.bool(true)).toThrow(expect.objectContaining({ kind: 'frame-too-large' }));
+    // An ASCII string that fits exactly is accepted although 3 bytes per char would not fit.
+    expect(new Writer(4, 14).ustring('0123456789').length).toBe(14);
+    expect(() => new Writer(4, 13).ustring('0123456789')).toThrow(CodecError);
+  });
+});
