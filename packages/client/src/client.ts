@@ -189,7 +189,9 @@ export function createClient(connectString: string, options: ClientOptions = {})
 export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   readonly chroot: string | undefined;
   private readonly hosts: HostPort[];
-  private readonly opts: Required<Omit<ClientOptions, 'authInfo' | 'connectTimeout'>> & {
+  private readonly opts: Required<
+    Omit<ClientOptions, 'authInfo' | 'connectTimeout' | 'sessionId' | 'sessionPassword'>
+  > & {
     connectTimeout: number | undefined;
   };
   private _state: ConnectionState = 'connecting';
@@ -232,6 +234,14 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
       connectionWaitTimeout: options.connectionWaitTimeout ?? sessionTimeout,
       random,
     };
+    if (options.sessionId !== undefined) {
+      if (options.sessionPassword === undefined || options.sessionPassword.byteLength !== 16) {
+        throw named('BadArguments', 'sessionId needs the 16-byte sessionPassword of that session');
+      }
+      this._sessionId = options.sessionId;
+      this._sessionPassword = Buffer.from(options.sessionPassword);
+      this.seenRwServerBefore = true;
+    }
     for (const a of options.authInfo ?? []) {
       this.auth.push({ scheme: a.scheme, auth: toBuffer(a.auth) ?? EMPTY, waiters: [] });
     }

@@ -48,6 +48,12 @@ export interface ClientOptions {
    * ConnectionLoss, in ms. Default: the session timeout. 0 fails such requests at once.
    */
   connectionWaitTimeout?: number;
+  /**
+   * Resume an existing session (as ZooKeeper's constructor taking a session id and password):
+   * the first handshake sends them instead of asking for a new session.
+   */
+  sessionId?: bigint;
+  sessionPassword?: Uint8Array;
   /** Random source in [0, 1) for host shuffling and jitter (tests pass a seeded one). */
   random?: () => number;
 }

@@ -39,21 +39,12 @@ function waitUntil(cond: () => boolean, ms = 5000): Promise<void> {
   });
 }
 
-/**
- * zkts answers addWatch (opcode 106) with a bare reply header; Apache ZooKeeper 3.8 (and so its
- * clients) sends an ErrorResponse body (int err = 0) after it. The client cannot decode the reply.
- */
-const ADD_WATCH_BUG = 'addWatch reply has no ErrorResponse body';
-
 describe.each(TARGETS)('operations against %s', (target) => {
   let server: ServerHandle;
   let zk: ZooKeeperClient;
   const clients: ZooKeeperClient[] = [];
   let n = 0;
   const root = () => `/t${++n}`;
-  /** A test Apache passes and zkts fails because of a zkts server bug (see ADD_WATCH_BUG). */
-  const knownZktsFailure = (bug: string, name: string, fn: () => Promise<void>) =>
-    target === 'zkts' ? it.fails(`${name} [known zkts server bug: ${bug}]`, fn) : it(name, fn);
 
   async function client(
     suffix = '',
@@ -370,7 +361,7 @@ describe.each(TARGETS)('operations against %s', (target) => {
     expect(e.path).toBe(p);
   });
 
-  knownZktsFailure(ADD_WATCH_BUG, 'keeps persistent and recursive watches', async () => {
+  it('keeps persistent and recursive watches', async () => {
     // The server keeps one watch mode per path and session, so each mode gets its own session.
     const c = await client();
     const p = root();
@@ -415,7 +406,7 @@ describe.each(TARGETS)('operations against %s', (target) => {
     expect(rec).toHaveLength(6);
   });
 
-  knownZktsFailure(ADD_WATCH_BUG, 'streams persistent watch events through an async iterator', async () => {
+  it('streams persistent watch events through an async iterator', async () => {
     const p = root();
     await zk.create(p);
     const stream = await zk.watchStream(p, 'PERSISTENT_RECURSIVE');
@@ -436,7 +427,7 @@ describe.each(TARGETS)('operations against %s', (target) => {
     expect((await rejects(zk.removeWatches(p, 'any'))).codeName).toBe('NoWatcher');
   });
 
-  knownZktsFailure(ADD_WATCH_BUG, 'fails a watch stream whose consumer falls behind', async () => {
+  it('fails a watch stream whose consumer falls behind', async () => {
     const p = root();
     await zk.create(p);
     const stream = await zk.watchStream(p, 'PERSISTENT', { maxBuffered: 2 });
@@ -554,7 +545,7 @@ describe.each(TARGETS)('operations against %s', (target) => {
     expect((await rejects(c.getData('/nope'))).path).toBe('/nope');
   });
 
-  knownZktsFailure(ADD_WATCH_BUG, 'applies the chroot to persistent watches', async () => {
+  it('applies the chroot to persistent watches', async () => {
     const base = root();
     await zk.create(base);
     await zk.create(`${base}/m`);

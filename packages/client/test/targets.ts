@@ -6,6 +6,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  decodeConnectResponse,
+  decodeReplyHeader,
+  encodeConnectRequest,
+  encodeRequestFrame,
+  FrameReader,
+  frame,
+} from '@zkts/codec';
 import { parseConfig, ZkServer } from '@zkts/server';
 import { freePort, startApacheZooKeeper } from '@zkts/testkit';
 
@@ -156,4 +164,65 @@ export class TcpProxy {
     this.dropAll();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/**
+ * Opens a bare connection that takes over a session (as a client resuming it elsewhere would), runs
+ * one setData with it, then drops the socket without closing the session. The server closes the
+ * session's previous connection when this one connects: a server-side kill of that connection.
+ */
+export async function hijackSession(
+  port: number,
+  sessionId: bigint,
+  password: Uint8Array,
+  setData?: { path: string; data: string },
+): Promise<{ timeout: number; err?: number }> {
+  const socket = netConnect({ host: '127.0.0.1', port });
+  const reader = new FrameReader();
+  const frames: Buffer[] = [];
+  let wake: (() => void) | undefined;
+  socket.on('data', (c) => {
+    frames.push(...reader.push(c));
+    wake?.();
+  });
+  const next = async (): Promise<Buffer> => {
+    while (frames.length === 0) {
+      await new Promise<void>((resolve, reject) => {
+        wake = resolve;
+        socket.once('close', () => reject(new Error('hijack connection closed')));
+      });
+    }
+    return frames.shift() as Buffer;
+  };
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.write(
+    frame(
+      encodeConnectRequest({
+        protocolVersion: 0,
+        lastZxidSeen: 0n,
+        timeOut: 30_000,
+        sessionId,
+        passwd: password,
+        readOnly: false,
+      }),
+    ),
+  );
+  const res = decodeConnectResponse(await next());
+  let err: number | undefined;
+  if (setData !== undefined && res.timeOut > 0) {
+    socket.write(
+      encodeRequestFrame(1, {
+        type: 'setData',
+        path: setData.path,
+        data: Buffer.from(setData.data),
+        version: -1,
+      }),
+    );
+    err = decodeReplyHeader(await next()).err;
+  }
+  socket.destroy();
+  return err === undefined ? { timeout: res.timeOut } : { timeout: res.timeOut, err };
 }
