@@ -1,15 +1,61 @@
 /**
  * Data tree: memory per znode and txns applied per second, on one core.
  *
- *   pnpm --filter @zkts/bench run bench tree [--nodes 1000000] [--size 100] [--ops 300000]
+ *   pnpm --filter @zkts/bench run bench tree [--nodes 1000000] [--size 100] [--ops 300000] [--java]
  *
  * Builds a tree of `--nodes` znodes with `--size` bytes of data each (1000 children per parent), by
  * applying create txns, then reports heap, typed-array and RSS bytes per znode after a full GC, and
- * the rates of applying setData and create txns, and of prep + apply.
+ * the rates of applying setData and create txns, and of prep + apply. With `--java`, also builds the
+ * same tree in Apache ZooKeeper's own DataTree (packages/testkit/java/TreeMemory.java) and reports
+ * its heap bytes per znode.
  */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DataTree, OPEN_ACL_UNSAFE, type Txn } from '@zkts/data-tree';
+import { APACHE_ZK_CONF_DIR, APACHE_ZK_JAR, assertApacheZooKeeperInstalled } from '@zkts/testkit';
+
+const TREE_MEMORY_JAVA = fileURLToPath(
+  new URL('../../../packages/testkit/java/TreeMemory.java', import.meta.url),
+);
+
+function exec(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { maxBuffer: 16 * 1024 * 1024 }, (err, out, stderr) => {
+      if (err) reject(new Error(`${cmd} failed: ${stderr || err.message}`));
+      else resolve(out);
+    });
+  });
+}
+
+/** Heap bytes per znode of Apache ZooKeeper's DataTree holding the same tree. */
+async function javaBytesPerZnode(
+  nodes: number,
+  size: number,
+): Promise<{ bytesPerNode: number; createsPerSecond: number }> {
+  assertApacheZooKeeperInstalled();
+  const dir = await mkdtemp(join(tmpdir(), 'zkts-tree-memory-'));
+  try {
+    const cp = `${APACHE_ZK_CONF_DIR}:${APACHE_ZK_JAR}`;
+    await exec('javac', ['-nowarn', '-cp', cp, '-d', dir, TREE_MEMORY_JAVA]);
+    const out = await exec('java', [
+      '-Xmx4g',
+      '-XX:+UseSerialGC',
+      '-cp',
+      `${cp}:${dir}`,
+      'TreeMemory',
+      String(nodes),
+      String(size),
+    ]);
+    return JSON.parse(out.trim().split('\n').pop()!) as { bytesPerNode: number; createsPerSecond: number };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 function option(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(name);
@@ -115,6 +161,11 @@ export async function run(args: string[]): Promise<void> {
   const prepSecs = Number(process.hrtime.bigint() - t3) / 1e9;
   rows.push(['setData prep+apply/s', fmt(ops / prepSecs)]);
   rows.push(['digest', tree.digest.toString(16)]);
+  if (args.includes('--java')) {
+    const j = await javaBytesPerZnode(made, size);
+    rows.push(['Apache ZooKeeper DataTree heap bytes per znode', fmt(j.bytesPerNode)]);
+    rows.push(['Apache ZooKeeper DataTree creates/s', fmt(j.createsPerSecond)]);
+  }
 
   const w = Math.max(...rows.map((r) => r[0].length));
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
