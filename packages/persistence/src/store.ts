@@ -536,6 +536,7 @@ export class TxnSnapStore {
     this.pendingBytes -= bytes;
     const started = performance.now();
     let path = this.active?.path ?? this.logPath(batch[0]!.zxid);
+    let written = 0;
     try {
       if (
         this.active !== undefined &&
@@ -573,11 +574,12 @@ export class TxnSnapStore {
       if (created) await this.fs.syncDir(this.dataLogDir);
       a.pos = end;
       a.txns += batch.length;
-      this.afterSync(batch, buf.length, performance.now() - started);
+      written = buf.length;
     } catch (err) {
       this.fail(toPersistenceError(err, 'write txn log', path), batch);
       return;
     }
+    this.afterSync(batch, written, performance.now() - started);
     this.flushing = false;
     if (this.pending.length > 0) this.schedule();
     else this.notifyDrained();
@@ -598,13 +600,22 @@ export class TxnSnapStore {
       });
     }
     const info: SyncInfo = { count: batch.length, bytes, durableZxid: durable, durationMs };
-    for (const l of this.syncListeners) l(info);
+    for (const l of this.syncListeners) this.notify('onSync', () => l(info));
     this.txnsSinceSnapshot += batch.length;
     this.bytesSinceSnapshot += bytes;
     if (this.snapshotDue()) {
       this.resetSnapshotSchedule();
       this.rollRequested = true;
-      for (const l of this.snapshotDueListeners) l(durable);
+      for (const l of this.snapshotDueListeners) this.notify('onSnapshotDue', () => l(durable));
+    }
+  }
+
+  /** Runs a listener; a listener that throws is logged and never stops the log. */
+  private notify(name: string, call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.logger.warn(`${name} listener threw: ${String(err)}`);
     }
   }
 

@@ -62,6 +62,22 @@ describe('txn log on the real file system', () => {
     await store.close();
   });
 
+  it('keeps going when a listener throws', async () => {
+    const logger = new CapturingLogger();
+    const { store } = await openRecovered({ dataDir: dir, logger, snapCount: 2 });
+    store.onSync(() => {
+      throw new Error('listener bug');
+    });
+    store.onSnapshotDue(() => {
+      throw new Error('listener bug');
+    });
+    for (let i = 1; i <= 5; i++) await store.append(BigInt(i), payloadFor(BigInt(i)));
+    expect(store.failed).toBeUndefined();
+    expect(logger.warnings.some((w) => w.includes('onSync listener threw'))).toBe(true);
+    expect(logger.warnings.some((w) => w.includes('onSnapshotDue listener threw'))).toBe(true);
+    await store.close();
+  });
+
   it('splits a batch at maxBatchBytes', async () => {
     const { store } = await openRecovered({ dataDir: dir, maxBatchBytes: 4096 });
     const syncs: SyncInfo[] = [];
