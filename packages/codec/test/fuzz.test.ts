@@ -2,7 +2,7 @@
  * Fuzz: random and mutated frames through every decoder. The only error allowed out of a decoder is
  * CodecError; whatever decodes must re-encode to bytes that decode to the same thing.
  *
- *   ZKTS_CODEC_FUZZ_FRAMES  number of frames (default 200000; the full run is 1000000)
+ *   ZKTS_CODEC_FUZZ_FRAMES  number of frames (default 100000; the full run is 1000000)
  *   ZKTS_CODEC_FUZZ_SEED    PRNG seed (default 0x5eed); printed with any failure
  *
  *   ZKTS_CODEC_FUZZ_FRAMES=1000000 pnpm exec vitest run --project codec test/fuzz.test.ts
@@ -26,7 +26,7 @@ import {
 } from '../src/index.js';
 import { connectRequest, connectResponse, request, response, responseByType } from './arbitraries.js';
 
-const FRAMES = Number(process.env.ZKTS_CODEC_FUZZ_FRAMES ?? 200_000);
+const FRAMES = Number(process.env.ZKTS_CODEC_FUZZ_FRAMES ?? 100_000);
 const SEED = Number(process.env.ZKTS_CODEC_FUZZ_SEED ?? 0x5eed);
 
 /** mulberry32: small, fast, seeded. */
