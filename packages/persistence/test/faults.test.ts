@@ -177,6 +177,14 @@ describe('torn tails and corruption', () => {
     expect(err).toMatchObject({ kind: 'corrupt-log', offset: data.length });
   });
 
+  it('judges the torn window by the size recorded in the file, not by the current options', async () => {
+    const fs = await setup(60);
+    // reopened with a far larger batch bound, damage 30 records before the end is still corruption
+    fs.flipBit('/data/log.1', recordOffset(30) + 20);
+    const s = await TxnSnapStore.open(options(fs, { maxBatchBytes: 1 << 20, maxTxnBytes: 1 << 20 }));
+    await expect(s.recover()).rejects.toMatchObject({ kind: 'corrupt-log', offset: recordOffset(30) });
+  });
+
   it('removes a newest log file whose header was torn', async () => {
     const fs = await setup(12, { rollTxns: 5 });
     fs.setLength('/data/log.b', 7);
