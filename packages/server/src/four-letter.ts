@@ -57,6 +57,8 @@ export interface FourLetterSource {
   resetServerStats(): void;
 }
 
+const CNXN_BUCKET_MS = 10_000;
+
 const hex = (v: bigint): string => BigInt.asUintN(64, v).toString(16);
 
 function javaDouble(n: number): string {
@@ -160,7 +162,7 @@ export function answerFourLetterWord(
       let s = `SessionTracker dump:\nSession Sets (${buckets.length})/(${total}):\n`;
       for (const b of buckets) {
         s += `${b.sessions.length} expire at ${javaDate(b.expiresAtMs)}:\n`;
-        for (const x of b.sessions) s += `\t0x${hex(x.id)}\t${x.timeoutMs}\n`;
+        for (const x of b.sessions) s += `\t0x${hex(x.id)}\n`;
       }
       const eph = src.ephemeralsBySession();
       s += `ephemeral nodes dump:\nSessions with Ephemerals (${eph.size}):\n`;
@@ -169,7 +171,21 @@ export function answerFourLetterWord(
         for (const p of [...paths].sort()) s += `\t${p}\n`;
       }
       const conns = src.connections();
-      s += `Connections dump:\nConnections Sets (${conns.length === 0 ? 0 : 1})/(${conns.length}):\n`;
+      // ZooKeeper's connection expiry queue: buckets of 10 s (the sessionless connection timeout),
+      // each connection due at its last activity plus its session timeout.
+      const byBucket = new Map<number, ConnectionInfo[]>();
+      for (const c of conns) {
+        const last = Math.max(c.establishedMs, c.lastResponseMs);
+        const at =
+          (Math.floor((last + (c.sessionTimeoutMs || CNXN_BUCKET_MS)) / CNXN_BUCKET_MS) + 1) * CNXN_BUCKET_MS;
+        byBucket.set(at, [...(byBucket.get(at) ?? []), c]);
+      }
+      s += `Connections dump:\nConnections Sets (${byBucket.size})/(${conns.length}):\n`;
+      for (const at of [...byBucket.keys()].sort((a, b) => a - b)) {
+        const list = byBucket.get(at) ?? [];
+        s += `${list.length} expire at ${javaDate(at)}:\n`;
+        for (const c of list) s += `\tip: ${c.remote} sessionId: 0x${hex(c.sessionId)}\n`;
+      }
       return s;
     }
     case 'wchs': {

@@ -7,8 +7,10 @@
  * run against the tree at once unless a write of the same connection is still in flight.
  */
 
+import { readdirSync, statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import {
   type ACL,
   CodecError,
@@ -172,7 +174,13 @@ export class ZkServer {
     this.log = options.logger ?? silentLogger;
     this.tree = tree;
     this.lastProposed = tree.lastZxid;
-    this.sessions = new SessionTracker(this.config.tickTime, this.serverId, Date.now());
+    // A standalone ZooKeeper server creates its session tracker with server id 1 (session ids
+    // 0x01...), a quorum member with its myid.
+    this.sessions = new SessionTracker(
+      this.config.tickTime,
+      this.serverId === 0 ? 1 : this.serverId,
+      Date.now(),
+    );
   }
 
   /** Recovers the data directory, then listens on clientPortAddress:clientPort. */
@@ -859,11 +867,14 @@ export class ZkServer {
             conn,
           );
           this.deliver(notes);
-          return this.reply({ xid: Xid.setWatches, zxid: this.tree.lastZxid, err: 0 }, null);
+          // The reply carries the request's xid: clients since 3.5 send setWatches with an
+          // ordinary xid (not -8) and drop the connection on an out-of-order reply.
+          return this.reply({ xid, zxid: this.tree.lastZxid, err: 0 }, null);
         }
         case 'addWatch':
           this.tree.addWatch(request.path, request.mode, conn);
-          return ok(null);
+          // ZooKeeper answers addWatch with an ErrorResponse body (err 0); the Java client reads it.
+          return ok({ type: 'addWatch', err: 0 });
         case 'checkWatches':
           if (!this.tree.checkWatches(request.path, request.watcherType, conn)) {
             return this.errorReply(xid, ErrorCode.NoWatcher);
@@ -930,8 +941,12 @@ export class ZkServer {
     const c = this.counters;
     let ephemerals = 0;
     for (const id of this.tree.getSessions().keys()) ephemerals += this.tree.getEphemerals(id).length;
+    // As ZooKeeper's watch_count: data and child watches counted apart.
     let watches = 0;
-    for (const ps of this.watchesBySession().values()) watches += ps.length;
+    for (const c of this.connections) {
+      const w = this.tree.watches.watchedPaths(c);
+      watches += w.data.length + w.child.length;
+    }
     return [
       ['version', ZKTS_VERSION],
       ['server_state', 'standalone'],
@@ -989,9 +1004,9 @@ export class ZkServer {
         ['clientPort', cfg.clientPort],
         ['secureClientPort', -1],
         ['dataDir', cfg.dataDir],
-        ['dataDirSize', 0],
+        ['dataDirSize', directorySize(cfg.dataDir)],
         ['dataLogDir', cfg.dataLogDir],
-        ['dataLogSize', 0],
+        ['dataLogSize', directorySize(cfg.dataLogDir)],
         ['tickTime', cfg.tickTime],
         ['maxClientCnxns', cfg.maxClientCnxns],
         ['minSessionTimeout', cfg.minSessionTimeout],
@@ -1032,14 +1047,34 @@ export class ZkServer {
           .sort((a, b) => a[0] - b[0])
           .map(([expiresAtMs, sessions]) => ({ expiresAtMs, sessions }));
       },
-      dataDirSize: 0,
-      dataLogDirSize: 0,
+      // Walked only when a word (dirs) reads them.
+      get dataDirSize() {
+        return directorySize(cfg.dataDir);
+      },
+      get dataLogDirSize() {
+        return directorySize(cfg.dataLogDir);
+      },
       resetConnectionStats: () => {
         for (const conn of this.connections) conn.resetStats();
       },
       resetServerStats: () => c.reset(),
     };
   }
+}
+
+/** Bytes of the files in a directory and its subdirectories (`dirs`, `conf`), 0 if unreadable. */
+function directorySize(dir: string): number {
+  let total = 0;
+  try {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) total += directorySize(p);
+      else if (e.isFile()) total += statSync(p).size;
+    }
+  } catch {
+    return total;
+  }
+  return total;
 }
 
 function missingStat(): never {

@@ -128,9 +128,13 @@ describe('four-letter words', () => {
   it('dumps sessions and ephemerals', () => {
     const out = answerFourLetterWord('dump', all, source()) ?? '';
     expect(out).toContain(
-      'Session Sets (1)/(1):\n1 expire at Thu Nov 26 09:44:31 UTC 2026:\n\t0x100000abc\t30000\n',
+      'Session Sets (1)/(1):\n1 expire at Thu Nov 26 09:44:31 UTC 2026:\n\t0x100000abc\n',
     );
     expect(out).toContain('Sessions with Ephemerals (1):\n0x100000abc:\n\t/e1\n\t/e2\n');
+    // Connections as ZooKeeper's connection expiry queue prints them.
+    expect(out).toMatch(
+      /Connections dump:\nConnections Sets \(1\)\/\(1\):\n1 expire at [A-Z][a-z]{2} .*:\n\tip: \/127\.0\.0\.1:45684 sessionId: 0x[0-9a-f]+\n$/,
+    );
   });
 
   it('refuses words outside the whitelist, as ZooKeeper words it', () => {

@@ -179,3 +179,41 @@ export function runZkCli(server: string, command: string[], timeoutMs = 30_000):
     );
   });
 }
+
+/**
+ * Runs zkCli with `lines` on its standard input (one JVM for the whole script, as a user typing
+ * commands without JLine). stdout holds the commands' output, stderr the client's messages.
+ */
+export function runZkCliScript(server: string, lines: string[], timeoutMs = 60_000): Promise<ZkCliResult> {
+  assertApacheZooKeeperInstalled();
+  return new Promise((resolve) => {
+    const child = spawn(
+      'java',
+      [
+        '-Xmx256m',
+        '-XX:+UseSerialGC',
+        '-XX:TieredStopAtLevel=1',
+        '-cp',
+        `${APACHE_ZK_CONF_DIR}:${APACHE_ZK_JAR}`,
+        'org.apache.zookeeper.ZooKeeperMain',
+        '-server',
+        server,
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(`${lines.join('\n')}\n`);
+  });
+}

@@ -6,6 +6,7 @@ export {
   type ApacheZooKeeperOptions,
   assertApacheZooKeeperInstalled,
   runZkCli,
+  runZkCliScript,
   startApacheZooKeeper,
   type ZkCliResult,
 } from './apache.js';

@@ -1,0 +1,171 @@
+/**
+ * Four-letter words on Apache ZooKeeper 3.8 and on zkts after the same client activity: the same
+ * shapes (keys, line structure) and the same values wherever the value is not a clock, a counter of
+ * the implementation or a session id.
+ */
+import { type JavaDriver, startJavaDriver } from '@zkts/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { maskVolatile, startTarget, TARGETS, type Target, type TargetName } from './targets.js';
+
+const WORDS = [
+  'ruok',
+  'isro',
+  'srvr',
+  'stat',
+  'mntr',
+  'conf',
+  'cons',
+  'wchs',
+  'wchc',
+  'wchp',
+  'dump',
+  'dirs',
+  'envi',
+  'srst',
+  'crst',
+  'xyzw',
+];
+const answers = new Map<TargetName, Map<string, string>>();
+const started: Array<{ t: Target; zk: JavaDriver }> = [];
+const word = (t: TargetName, w: string): string => answers.get(t)?.get(w) ?? '';
+
+beforeAll(async () => {
+  await Promise.all(
+    TARGETS.map(async (name) => {
+      const t = await startTarget(name);
+      const zk = await startJavaDriver(t.connectString);
+      started.push({ t, zk });
+      await zk.must({ op: 'create', path: '/a', data: 'x' });
+      await zk.must({ op: 'create', path: '/a/e', data: 'x', mode: 1 });
+      await zk.must({ op: 'getData', path: '/a', watch: true });
+      await zk.must({ op: 'getChildren', path: '/a', watch: true });
+      await zk.must({ op: 'exists', path: '/b', watch: true });
+      const m = new Map<string, string>();
+      for (const w of WORDS) m.set(w, await t.fourLetterWord(w).catch((e: Error) => `ERROR ${e.message}`));
+      answers.set(name, m);
+    }),
+  );
+});
+afterAll(async () => {
+  await Promise.all(
+    started.map(async ({ t, zk }) => {
+      await zk.close();
+      await t.stop();
+    }),
+  );
+});
+
+const keyValues = (text: string, sep: RegExp): Map<string, string> =>
+  new Map(
+    text
+      .split('\n')
+      .filter((l) => sep.test(l))
+      .map((l) => {
+        const m = sep.exec(l);
+        const i = m?.index ?? 0;
+        return [l.slice(0, i), l.slice(i + (m?.[0].length ?? 0))] as [string, string];
+      }),
+  );
+
+describe('four-letter words: zkts vs Apache ZooKeeper', () => {
+  it('ruok, isro, srst, crst, wchs and unknown words answer the same', () => {
+    for (const w of ['ruok', 'isro', 'srst', 'crst', 'wchs', 'xyzw'])
+      expect([w, word('zkts', w)]).toEqual([w, word('apache', w)]);
+    expect(word('apache', 'ruok')).toBe('imok');
+    expect(word('apache', 'wchs')).toBe('1 connections watching 2 paths\nTotal watches:2\n');
+  });
+
+  it('srvr and stat: same lines and keys, same zxid, mode and node count', () => {
+    for (const w of ['srvr', 'stat']) {
+      const a = keyValues(word('apache', w), /: /);
+      const z = keyValues(word('zkts', w), /: /);
+      expect([...z.keys()]).toEqual([...a.keys()]);
+      for (const k of ['Outstanding', 'Zxid', 'Mode', 'Node count', 'Connections'])
+        expect([w, k, z.get(k)]).toEqual([w, k, a.get(k)]);
+      expect(z.get('Latency min/avg/max')).toMatch(/^\d+\/[\d.]+\/\d+$/);
+    }
+    const clients = (t: TargetName) =>
+      word(t, 'stat')
+        .split('\n')
+        .filter((l) => l.startsWith(' /'));
+    expect(clients('zkts').length).toBe(clients('apache').length);
+    for (const l of clients('zkts'))
+      expect(l).toMatch(/^ \/127\.0\.0\.1:\d+\[[01]\]\(queued=\d+,recved=\d+,sent=\d+\)$/);
+  });
+
+  it('mntr: tab-separated zk_ keys that Apache ZooKeeper also prints, same values where deterministic', () => {
+    const a = keyValues(word('apache', 'mntr'), /\t/);
+    const z = keyValues(word('zkts', 'mntr'), /\t/);
+    expect(z.size).toBeGreaterThan(20);
+    for (const k of z.keys()) expect([k, a.has(k)]).toEqual([k, true]);
+    for (const k of [
+      'zk_server_state',
+      'zk_ephemerals_count',
+      'zk_num_alive_connections',
+      'zk_outstanding_requests',
+      'zk_znode_count',
+      'zk_global_sessions',
+      'zk_watch_count',
+      'zk_auth_failed_count',
+      'zk_local_sessions',
+    ]) {
+      expect([k, z.get(k)]).toEqual([k, a.get(k)]);
+    }
+  });
+
+  it('conf: the same keys in the same order, same settings', () => {
+    const a = keyValues(word('apache', 'conf'), /=/);
+    const z = keyValues(word('zkts', 'conf'), /=/);
+    expect([...z.keys()]).toEqual([...a.keys()]);
+    for (const k of [
+      'secureClientPort',
+      'tickTime',
+      'maxClientCnxns',
+      'minSessionTimeout',
+      'maxSessionTimeout',
+      'serverId',
+    ]) {
+      expect([k, z.get(k)]).toEqual([k, a.get(k)]);
+    }
+    expect(Number(z.get('dataDirSize'))).toBeGreaterThan(0);
+  });
+
+  it('cons: one line per connection with the same fields', () => {
+    const fields = (t: TargetName) =>
+      word(t, 'cons')
+        .split('\n')
+        .filter((l) => l.startsWith(' /'))
+        .map((l) => [...l.matchAll(/([a-z]+)=/g)].map((m) => m[1]).join(','))
+        .sort();
+    expect(fields('zkts')).toEqual(fields('apache'));
+    expect(fields('apache')[1]).toContain('sid,lop,est,to,lcxid,lzxid,lresp,llat,minlat,avglat,maxlat');
+  });
+
+  it('wchc, wchp and dump: the same text with session ids and times masked', () => {
+    const mask = (s: string) =>
+      maskVolatile(s)
+        .replace(/expire at .*:/g, 'expire at <date>:')
+        .replace(/:\d+ sessionId/g, ':<port> sessionId');
+    for (const w of ['wchc', 'wchp', 'dump'])
+      expect([w, mask(word('zkts', w))]).toEqual([w, mask(word('apache', w))]);
+  });
+
+  it('dirs and envi: same shape', () => {
+    for (const t of TARGETS) {
+      expect(word(t, 'dirs')).toMatch(/^datadir_size: [1-9]\d*\nlogdir_size: [1-9]\d*\n$/);
+      const env = keyValues(word(t, 'envi'), /=/);
+      expect(word(t, 'envi').startsWith('Environment:\n')).toBe(true);
+      for (const k of [
+        'zookeeper.version',
+        'host.name',
+        'os.name',
+        'os.arch',
+        'user.dir',
+        'os.memory.free',
+        'os.memory.total',
+      ]) {
+        expect([t, k, env.has(k)]).toEqual([t, k, true]);
+      }
+    }
+  });
+});

@@ -1,0 +1,120 @@
+/**
+ * The two servers every compatibility test runs against: Apache ZooKeeper 3.8 (the reference) and
+ * zkts. A test is written once and run on both (`describe.each(TARGETS)`), so each expectation is
+ * proven on the reference first.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ApacheZooKeeper, fourLetterWord, freePort, startApacheZooKeeper } from '@zkts/testkit';
+import { parseConfig } from '../../src/config.js';
+import { ZkServer } from '../../src/server.js';
+
+export type TargetName = 'apache' | 'zkts';
+export const TARGETS: TargetName[] = ['apache', 'zkts'];
+
+export interface TargetOptions {
+  /** zoo.cfg keys for both servers. */
+  config?: Record<string, string>;
+  /**
+   * Settings Apache ZooKeeper reads as Java system properties (znode.container.checkIntervalMs,
+   * jute.maxbuffer, ...); zkts reads the same names from zoo.cfg.
+   */
+  properties?: Record<string, string>;
+}
+
+export interface Target {
+  readonly name: TargetName;
+  readonly connectString: string;
+  readonly port: number;
+  readonly dataDir: string;
+  fourLetterWord(word: string): Promise<string>;
+  /** Stops the server and starts it again on the same port and data directory. */
+  restart(): Promise<void>;
+  /** Stops the server and removes its data directory. */
+  stop(): Promise<void>;
+  /** The zkts server object (undefined for Apache). */
+  readonly zkts: ZkServer | undefined;
+}
+
+const BASE: Record<string, string> = {
+  tickTime: '2000',
+  clientPortAddress: '127.0.0.1',
+  '4lw.commands.whitelist': '*',
+  extendedTypesEnabled: 'true',
+};
+
+async function startZkts(port: number, dataDir: string, opts: TargetOptions): Promise<ZkServer> {
+  const cfg: Record<string, string> = {
+    ...BASE,
+    dataDir,
+    clientPort: String(port),
+    maxClientCnxns: '0',
+    ...opts.properties,
+    ...opts.config,
+  };
+  const { config } = parseConfig(
+    Object.entries(cfg)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n'),
+  );
+  return ZkServer.start({ config });
+}
+
+export async function startTarget(name: TargetName, opts: TargetOptions = {}): Promise<Target> {
+  const dataDir = await mkdtemp(join(tmpdir(), `compat-${name}-`));
+  const port = await freePort();
+  if (name === 'apache') {
+    const start = () =>
+      startApacheZooKeeper({
+        port,
+        dataDir,
+        config: { ...opts.config },
+        systemProperties: { 'zookeeper.extendedTypesEnabled': 'true', ...opts.properties },
+      });
+    let zk: ApacheZooKeeper = await start();
+    return {
+      name,
+      connectString: zk.connectString,
+      port,
+      dataDir,
+      zkts: undefined,
+      fourLetterWord: (w) => fourLetterWord(port, w),
+      restart: async () => {
+        await zk.stop();
+        zk = await start();
+      },
+      stop: async () => {
+        await zk.stop();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+  let server = await startZkts(port, dataDir, opts);
+  return {
+    name,
+    connectString: `127.0.0.1:${port}`,
+    port,
+    dataDir,
+    get zkts() {
+      return server;
+    },
+    fourLetterWord: (w) => fourLetterWord(port, w),
+    restart: async () => {
+      await server.close();
+      server = await startZkts(port, dataDir, opts);
+    },
+    stop: async () => {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Replaces times, zxids and session ids so outputs of two servers can be compared line by line. */
+export function maskVolatile(text: string): string {
+  return text
+    .replace(/\b(ctime|mtime) = .*$/gm, '$1 = <time>')
+    .replace(/0x[0-9a-fA-F]+/g, '0x<hex>')
+    .replace(/sessionid:0x<hex>/g, 'sessionid:<id>');
+}

@@ -1,0 +1,121 @@
+/**
+ * Apache ZooKeeper's own zkCli, driven with the shell commands of the notes, on Apache ZooKeeper
+ * 3.8 and on zkts: the output lines must be the same once times, zxids and session ids are masked.
+ */
+import { runZkCliScript } from '@zkts/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { maskVolatile, startTarget, TARGETS, type Target, type TargetName } from './targets.js';
+
+const SCRIPT = [
+  'ls /',
+  'create /zk mydata',
+  'get /zk',
+  'get -s /zk',
+  'set /zk newData',
+  'get /zk watch',
+  'stat /zk',
+  'stat /zk watch',
+  'set /zk again 1',
+  'set /zk stale 0',
+  'ls /zk watch',
+  'ls2 /zk',
+  'ls -s /zk',
+  'create -s /zk/seq- one',
+  'create -s /zk/seq- two',
+  'create -e /zk/eph tmp',
+  'create -s -e /zk/eseq- x',
+  'create -c /ctr',
+  'create -t 60000 /ttl x',
+  'create /zk/eph/child x',
+  'ls -R /zk',
+  'getAllChildrenNumber /zk',
+  'getEphemerals /zk',
+  'delete /zk/seq-0000000000',
+  'delete /zk',
+  'delete /zk/seq-0000000001 5',
+  'create /acl x digest:user:tpUq/4Pn5A64fVZyQ0gOJ8ZWqkY=:cdrwa',
+  'get /acl',
+  'getAcl /acl',
+  'addauth digest user:password',
+  'get /acl',
+  'setAcl /acl world:anyone:r',
+  'getAcl -s /acl',
+  'set /acl nope',
+  'sync /zk',
+  'setquota -n 5 /zk',
+  'listquota /zk',
+  'setquota -b 100 /zk',
+  'listquota /zk',
+  'delquota -n /zk',
+  'listquota /zk',
+  'delquota /zk',
+  'listquota /zk',
+  'rmr /zk',
+  'deleteall /zk',
+  'ls /',
+  'get /nope',
+  'ls /nope',
+  'stat /nope',
+  'create /bad/child x',
+  'create nopath x',
+  'history',
+  'printwatches off',
+  'printwatches on',
+  'whoami',
+  'quit',
+];
+
+/** Masks the port; sorts whoami's ids (ZooKeeper keeps them in a hash set, in no meaningful order). */
+function normalise(text: string): string {
+  const lines = maskVolatile(text)
+    .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>')
+    .split('\n')
+    .filter((l) => !l.startsWith('SLF4J'));
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; ) {
+    let j = i;
+    while (j < lines.length && /^(ip|digest|super|sasl|x509): /.test(lines[j] ?? '')) j++;
+    if (j > i) {
+      out.push(...lines.slice(i, j).sort());
+      i = j;
+    } else out.push(lines[i++] ?? '');
+  }
+  return out.join('\n');
+}
+
+const outputs = new Map<TargetName, { stdout: string; stderr: string }>();
+const targets: Target[] = [];
+
+beforeAll(async () => {
+  await Promise.all(
+    TARGETS.map(async (name) => {
+      const t = await startTarget(name);
+      targets.push(t);
+      const r = await runZkCliScript(t.connectString, SCRIPT);
+      outputs.set(name, {
+        stdout: normalise(r.stdout),
+        stderr: normalise(r.stderr),
+      });
+    }),
+  );
+});
+
+afterAll(async () => {
+  await Promise.all(targets.map((t) => t.stop()));
+});
+
+describe('zkCli', () => {
+  it('prints on zkts what it prints on Apache ZooKeeper (stdout)', () => {
+    const apache = outputs.get('apache')?.stdout ?? '';
+    expect(apache).toContain('mydata');
+    expect(apache).toContain('numChildren = 0');
+    if (process.env.SHOW_ZKCLI) console.log(apache, outputs.get('apache')?.stderr);
+    expect(outputs.get('zkts')?.stdout.split('\n')).toEqual(apache.split('\n'));
+  });
+
+  it('prints on zkts what it prints on Apache ZooKeeper (messages)', () => {
+    const apache = outputs.get('apache')?.stderr ?? '';
+    expect(apache).toContain('Created /zk');
+    expect(outputs.get('zkts')?.stderr.split('\n')).toEqual(apache.split('\n'));
+  });
+});
