@@ -37,7 +37,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 function encodeZxids(zxids: bigint[]): Uint8Array {
   const b = new Uint8Array(zxids.length * 8);
   const v = new DataView(b.buffer);
-  zxids.forEach((z, i) => v.setBigUint64(i * 8, z));
+  for (const [i, z] of zxids.entries()) v.setBigUint64(i * 8, z);
   return b;
 }
 
