@@ -20,6 +20,7 @@ import {
   DataTree,
   generateDigest,
   type MultiOp,
+  StatsTrack,
   type TreeError,
   type TreeRequest,
   type TxnResult,
@@ -114,7 +115,7 @@ describe('differential against Apache ZooKeeper 3.8', () => {
   let d: JavaDriver;
   beforeAll(async () => {
     zk = await startApacheZooKeeper({
-      systemProperties: { 'znode.container.checkIntervalMs': '3600000' },
+      systemProperties: { 'znode.container.checkIntervalMs': '3600000', 'zookeeper.enforceQuota': 'true' },
     });
     d = await startJavaDriver(zk.connectString, { connect: false });
   });
@@ -127,7 +128,7 @@ describe('differential against Apache ZooKeeper 3.8', () => {
     const rand = rng(SEED);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const chance = (p: number) => rand() < p;
-    const tree = new DataTree<string>();
+    const tree = new DataTree<string>({ enforceQuota: true });
     let zxid = 0n;
     const log: string[] = [];
 
@@ -152,6 +153,24 @@ describe('differential against Apache ZooKeeper 3.8', () => {
     clients.push(await connect('c0'));
     clients.push(await connect('c1'));
     await addBob(clients[1]!);
+
+    // Quotas as zkCli's setquota writes them: a soft limit on /e, hard limits on /d.
+    const hard = new StatsTrack();
+    hard.countHardLimit = 12;
+    hard.byteHardLimit = 60;
+    for (const [path, text] of [
+      ['/zookeeper/quota/d', null],
+      ['/zookeeper/quota/d/zookeeper_limits', hard.toString()],
+      ['/zookeeper/quota/d/zookeeper_stats', 'count=0,bytes=0'],
+      ['/zookeeper/quota/e', null],
+      ['/zookeeper/quota/e/zookeeper_limits', 'count=3,bytes=10'],
+      ['/zookeeper/quota/e/zookeeper_stats', 'count=0,bytes=0'],
+    ] as const) {
+      await d.must({ op: 'create', client: 'c0', path, data: text });
+      expect(
+        write({ type: 'create', path, data: enc(text), acl: toAcl(ACLS.open!), flags: 0 }, clients[0]!).r.err,
+      ).toBe(0);
+    }
 
     const universe = ['/d', '/e', '/d/a', '/d/b', '/e/a', '/d/a/x', '/d/c', '/e/b/y', '/f'];
     const seqBases = ['/d/s-', '/e/q', '/d/a/s-'];
@@ -449,7 +468,7 @@ describe('differential against Apache ZooKeeper 3.8', () => {
       }
     }
 
-    // Whole-tree comparison, read as c1 (which can read most nodes).
+    // Whole-tree comparison (children, Stat and data of every node), read as c1.
     const c1 = clients[1]!;
     const queue = ['/'];
     let compared = 0;
@@ -472,9 +491,28 @@ describe('differential against Apache ZooKeeper 3.8', () => {
           ? { code: 0, path: [...theirs.children].sort().join(','), stat: statView(theirs.stat) }
           : { code: theirs.code ?? 999 },
       );
+      const theirData = await d.request({ op: 'getData', client: c1.name, path });
+      let ourData: Outcome;
+      try {
+        ourData = {
+          code: 0,
+          path: new TextDecoder().decode(tree.getData(path, { authIds: c1.authIds }).data),
+        };
+      } catch (e) {
+        ourData = { code: (e as TreeError).code };
+      }
+      compare(
+        `final data ${path}`,
+        ourData,
+        theirData.ok
+          ? { code: 0, path: new TextDecoder().decode(theirData.data ?? new Uint8Array(0)) }
+          : { code: theirData.code ?? 999 },
+      );
       compared++;
       for (const ch of children) queue.push(path === '/' ? `/${ch}` : `${path}/${ch}`);
     }
     expect(compared).toBeGreaterThan(5);
+    // The run must have reached the hard quota, or it proved nothing about it.
+    expect(log.some((l) => l.includes('"code":-125'))).toBe(true);
   }, 90_000);
 });
