@@ -14,8 +14,12 @@ export function resolveConfig(config: ZabConfig): ResolvedConfig {
   const initLimit = config.initLimit ?? 10;
   const syncLimit = config.syncLimit ?? 5;
   const maxOutstanding = config.maxOutstanding ?? 1000;
-  if (!(initLimit >= 1 && syncLimit >= 1 && maxOutstanding >= 1)) {
-    throw new ZabError('config', 'initLimit, syncLimit and maxOutstanding must be at least 1');
+  const maxDiffTxns = config.maxDiffTxns ?? 100_000;
+  if (!(initLimit >= 1 && syncLimit >= 1 && maxOutstanding >= 1 && maxDiffTxns >= 0)) {
+    throw new ZabError(
+      'config',
+      'initLimit, syncLimit and maxOutstanding must be at least 1, maxDiffTxns at least 0',
+    );
   }
   return {
     myId: config.myId,
@@ -24,6 +28,7 @@ export function resolveConfig(config: ZabConfig): ResolvedConfig {
     initLimit,
     syncLimit,
     maxOutstanding,
+    maxDiffTxns,
     unsafe: config.unsafe ?? {},
   };
 }

@@ -258,13 +258,19 @@ export class ZabLeader<T = Uint8Array, S = Uint8Array> {
     const limit = s.observer && this._phase === 'broadcast' ? this._lastCommitted : this.lastLogged;
     const peer = s.lastZxid;
     let from: Zxid;
-    if (peer < this.logStart) {
-      // The learner is behind what this leader still holds: the whole state.
+    const target = peer < limit ? peer : limit;
+    const point = peer < this.logStart ? undefined : this.floor(target);
+    const tooFar =
+      point !== undefined &&
+      this.lastApplied > point &&
+      this.after(limit) - this.after(point) > this.cfg.maxDiffTxns;
+    if (point === undefined || tooFar) {
+      // The learner is behind what this leader still holds (or too far behind for a diff): the
+      // whole state, then what follows it.
       out.push({ type: 'sendSnapshot', to: s.sid, zxid: this.lastApplied });
       from = this.lastApplied;
     } else {
-      const target = peer < limit ? peer : limit;
-      from = this.floor(target);
+      from = point;
       if (from === peer) this.send(s.sid, { type: 'DIFF', zxid: from }, out);
       else this.send(s.sid, { type: 'TRUNC', zxid: from }, out);
     }

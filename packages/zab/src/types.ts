@@ -187,6 +187,11 @@ export interface ZabConfig {
   readonly syncLimit?: number;
   /** Proposals in flight (proposed, not committed) at most; `propose` beyond throws (default 1000). */
   readonly maxOutstanding?: number;
+  /**
+   * A learner that would need more logged transactions than this is sent SNAP instead of DIFF
+   * (once the leader has applied past its position; default 100 000).
+   */
+  readonly maxDiffTxns?: number;
   /** Test only: see `UnsafeVariants`. */
   readonly unsafe?: UnsafeVariants;
 }
@@ -199,5 +204,6 @@ export interface ResolvedConfig {
   readonly initLimit: number;
   readonly syncLimit: number;
   readonly maxOutstanding: number;
+  readonly maxDiffTxns: number;
   readonly unsafe: UnsafeVariants;
 }

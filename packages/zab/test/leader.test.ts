@@ -264,3 +264,51 @@ describe('ZabLeader broadcast', () => {
     expect(o.at(-1)).toMatchObject({ type: 'lookForLeader', reason: 'lostQuorum' });
   });
 });
+
+describe('ZabLeader synchronisation choice', () => {
+  it('sends SNAP instead of a diff longer than maxDiffTxns once it has applied past the learner', () => {
+    const l = new ZabLeader<string, string[]>({ myId: 1, voters: [1, 2, 3], maxDiffTxns: 2 }, empty);
+    l.step({ type: 'start' });
+    let o = l.step({
+      type: 'message',
+      from: 2,
+      msg: { type: 'FOLLOWERINFO', acceptedEpoch: 0n, lastZxid: 0n },
+    });
+    l.step({ type: 'diskDone', seq: lastSeq(o) });
+    o = l.step({
+      type: 'message',
+      from: 2,
+      msg: { type: 'ACKEPOCH', epoch: 1n, fresh: true, currentEpoch: 0n, lastZxid: 0n },
+    });
+    l.step({ type: 'diskDone', seq: lastSeq(o) });
+    l.step({ type: 'message', from: 2, msg: { type: 'ACK', zxid: makeZxid(1n, 0n) } });
+    for (const d of ['a', 'b', 'c']) {
+      const p = l.step({ type: 'propose', data: d });
+      l.step({ type: 'diskDone', seq: lastSeq(p) });
+    }
+    l.step({ type: 'message', from: 2, msg: { type: 'ACK', zxid: makeZxid(1n, 3n) } });
+    expect(l.lastCommitted).toBe(makeZxid(1n, 3n));
+    // Server 3 joins empty: three transactions behind, more than maxDiffTxns.
+    l.step({ type: 'message', from: 3, msg: { type: 'FOLLOWERINFO', acceptedEpoch: 0n, lastZxid: 0n } });
+    const s3 = l.step({
+      type: 'message',
+      from: 3,
+      msg: { type: 'ACKEPOCH', epoch: 1n, fresh: true, currentEpoch: 0n, lastZxid: 0n },
+    });
+    expect(s3[0]).toEqual({ type: 'sendSnapshot', to: 3, zxid: makeZxid(1n, 3n) });
+    expect(sends(s3).map((s) => s.msg.type)).toEqual(['NEWLEADER']);
+    // A learner two behind gets a DIFF.
+    l.step({ type: 'disconnected', peer: 3 });
+    l.step({
+      type: 'message',
+      from: 3,
+      msg: { type: 'FOLLOWERINFO', acceptedEpoch: 1n, lastZxid: makeZxid(1n, 1n) },
+    });
+    const d3 = l.step({
+      type: 'message',
+      from: 3,
+      msg: { type: 'ACKEPOCH', epoch: 1n, fresh: false, currentEpoch: 1n, lastZxid: makeZxid(1n, 1n) },
+    });
+    expect(sends(d3).map((s) => s.msg.type)).toEqual(['DIFF', 'PROPOSAL', 'PROPOSAL', 'NEWLEADER']);
+  });
+});

@@ -17,6 +17,7 @@ describe('seeded simulation: election + Zab + replicated state under faults', ()
     let crashes = 0;
     let partitions = 0;
     let lost = 0;
+    const syncs = { DIFF: 0, TRUNC: 0, SNAP: 0 };
     for (const seed of seeds) {
       try {
         const r = runSeed({ ...scenario(seed), ...(seeds.length === 1 ? { trace: 400 } : {}) });
@@ -25,6 +26,9 @@ describe('seeded simulation: election + Zab + replicated state under faults', ()
         crashes += r.crashes;
         partitions += r.partitions;
         lost += r.lost;
+        syncs.DIFF += r.syncs.DIFF;
+        syncs.TRUNC += r.syncs.TRUNC;
+        syncs.SNAP += r.syncs.SNAP;
       } catch (e) {
         if (e instanceof SimError) {
           const tail = e.trace.length > 0 ? `\n${e.trace.join('\n')}` : '';
@@ -36,8 +40,13 @@ describe('seeded simulation: election + Zab + replicated state under faults', ()
     const ms = Date.now() - t0;
     console.log(
       `zab sim: ${seeds.length} seeds in ${ms} ms; ${commits} commits, ${established} leaders established, ` +
-        `${crashes} crashes, ${partitions} partitions, ${lost} messages lost`,
+        `${crashes} crashes, ${partitions} partitions, ${lost} messages lost; ` +
+        `syncs: ${syncs.DIFF} DIFF, ${syncs.TRUNC} TRUNC, ${syncs.SNAP} SNAP`,
     );
     expect(commits).toBeGreaterThan(0);
+    if (seeds.length >= 1000) {
+      // The runs must exercise every kind of synchronisation.
+      expect(Math.min(syncs.DIFF, syncs.TRUNC, syncs.SNAP)).toBeGreaterThan(0);
+    }
   }, 600_000);
 });

@@ -82,6 +82,7 @@ export interface EnsembleConfig {
   initLimit: number;
   syncLimit: number;
   maxOutstanding?: number;
+  maxDiffTxns?: number;
   unsafe?: UnsafeVariants;
 }
 
@@ -139,6 +140,7 @@ export class Host {
       initLimit: this.cfg.initLimit,
       syncLimit: this.cfg.syncLimit,
       ...(this.cfg.maxOutstanding === undefined ? {} : { maxOutstanding: this.cfg.maxOutstanding }),
+      ...(this.cfg.maxDiffTxns === undefined ? {} : { maxDiffTxns: this.cfg.maxDiffTxns }),
       ...(this.cfg.unsafe === undefined ? {} : { unsafe: this.cfg.unsafe }),
     };
   }

@@ -48,6 +48,8 @@ export interface ClusterOptions {
   /** Probability per tick that a server snapshots its state and compacts its log. */
   compactRate?: number;
   unsafe?: UnsafeVariants;
+  /** Diffs longer than this become SNAP. */
+  maxDiffTxns?: number;
   /**
    * `fle`: FastLeaderElection from @zkts/election (default). `standin`: pick the best of whatever
    * quorum of summaries was heard recently — it may choose a server that is not the most up to date,
@@ -236,6 +238,7 @@ export class SimServer {
   }
 
   sendZab(to: number, msg: Msg): void {
+    if (msg.type === 'DIFF' || msg.type === 'TRUNC' || msg.type === 'SNAP') this.cluster.syncs[msg.type]++;
     const c = this.conn(to);
     this.out.push({ kind: 'send', to, msg: { k: 'zab', gen: c.gen, seq: c.sendSeq++, msg } });
   }
@@ -403,6 +406,8 @@ export class Cluster {
   readonly load: number;
   readonly compactRate: number;
   readonly election: 'fle' | 'standin';
+  /** How learners were synchronised. */
+  readonly syncs = { DIFF: 0, TRUNC: 0, SNAP: 0 };
   private boots = 0;
 
   constructor(
@@ -415,6 +420,7 @@ export class Cluster {
       initLimit: opts.initLimit ?? 10,
       syncLimit: opts.syncLimit ?? 5,
       ...(opts.unsafe === undefined ? {} : { unsafe: opts.unsafe }),
+      ...(opts.maxDiffTxns === undefined ? {} : { maxDiffTxns: opts.maxDiffTxns }),
     };
     this.voterSet = new Set(opts.voters);
     this.all = [...opts.voters, ...(opts.observers ?? [])];
@@ -494,6 +500,7 @@ export interface RunOptions extends ClusterOptions {
 }
 
 export interface RunResult {
+  syncs: { DIFF: number; TRUNC: number; SNAP: number };
   commits: number;
   established: number;
   events: number;
@@ -553,6 +560,7 @@ export function runSeed(o: RunOptions): RunResult {
     }
   }
   return {
+    syncs: cluster.syncs,
     commits: cluster.checker.chain.length,
     established: cluster.checker.established,
     events: sim.stats.events,
@@ -585,6 +593,7 @@ export function scenario(seed: number, extra: Partial<RunOptions> = {}): RunOpti
     faultsUntilMs: 600,
     diskMaxMs: aggressive ? p.int(5, 30) : p.int(1, 12),
     compactRate: p.chance(0.5) ? 0.05 : 0,
+    ...(p.chance(0.3) ? { maxDiffTxns: p.int(0, 10) } : {}),
     checkLiveness: !reorder,
     election: p.chance(0.4) ? 'standin' : 'fle',
     ...extra,
