@@ -181,7 +181,10 @@ export class Net {
     this.hosts.set(id, this.makeHost(id, copyDisk(h.durable)));
     this.lines.push(`${id}: crashed (${lost} unsynced writes lost)`);
     for (const other of this.hosts.values()) {
-      if (other.id !== id && other.core !== undefined) this.notices.push({ to: other.id, peer: id });
+      // Peers that had a connection to it: its learners if it led, its leader if it learned.
+      const linked = other.leaderId === id || (h.core !== undefined && h.leaderId === other.id);
+      if (other.id !== id && other.core !== undefined && linked)
+        this.notices.push({ to: other.id, peer: id });
     }
     this.print(id, []);
   }
