@@ -1090,6 +1090,26 @@ export class DataTree<W = number> {
     return out.sort();
   }
 
+  /** Every session's ephemeral paths, sorted (the dump report). */
+  getAllEphemerals(): Map<bigint, string[]> {
+    return new Map([...this.ephemerals].map(([id, ps]) => [id, [...ps].sort()]));
+  }
+
+  /** Number of ephemeral znodes (zk_ephemerals_count). */
+  get ephemeralCount(): number {
+    let n = 0;
+    for (const ps of this.ephemerals.values()) n += ps.size;
+    return n;
+  }
+
+  /** Sum of path and data lengths over all znodes (zk_approximate_data_size); O(znodes). */
+  approximateDataSize(): number {
+    const s = this.store;
+    let n = 0;
+    for (let id = 0; id < s.highWater; id++) if (s.isLive(id)) n += s.paths[id]!.length + s.data[id]!.length;
+    return n;
+  }
+
   /** Sessions the tree knows (createSession applied, closeSession not yet) with their timeouts. */
   getSessions(): Map<bigint, number> {
     return new Map(this.sessions);

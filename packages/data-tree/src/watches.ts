@@ -153,6 +153,45 @@ export class WatchManager<W> {
     return this.data.size + this.child.size;
   }
 
+  /** Watched paths per watcher, data and child watches together (the wchc report). */
+  byWatcher(): Map<W, string[]> {
+    const out = new Map<W, Set<string>>();
+    for (const t of [this.data, this.child]) {
+      for (const [w, ps] of t.byWatcher) {
+        let set = out.get(w);
+        if (set === undefined) {
+          set = new Set();
+          out.set(w, set);
+        }
+        for (const p of ps) set.add(p);
+      }
+    }
+    return new Map([...out].map(([w, ps]) => [w, [...ps].sort()]));
+  }
+
+  /** Watchers per watched path (the wchp report). */
+  byPath(): Map<string, W[]> {
+    const out = new Map<string, Set<W>>();
+    for (const t of [this.data, this.child]) {
+      for (const [p, m] of t.byPath) {
+        let set = out.get(p);
+        if (set === undefined) {
+          set = new Set();
+          out.set(p, set);
+        }
+        for (const w of m.keys()) set.add(w);
+      }
+    }
+    return new Map([...out].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([p, ws]) => [p, [...ws]]));
+  }
+
+  /** Counts for the wchs report: watchers (connections), watched paths, total watches. */
+  summary(): { watchers: number; paths: number; total: number } {
+    const ws = new Set<W>([...this.data.byWatcher.keys(), ...this.child.byWatcher.keys()]);
+    const ps = new Set<string>([...this.data.byPath.keys(), ...this.child.byPath.keys()]);
+    return { watchers: ws.size, paths: ps.size, total: this.size };
+  }
+
   /** Paths watched per watcher (for wchc-style reports). */
   watchedPaths(w: W): { data: string[]; child: string[] } {
     return { data: [...(this.data.byWatcher.get(w) ?? [])], child: [...(this.child.byWatcher.get(w) ?? [])] };
