@@ -26,6 +26,9 @@ export type ElectionWireMessage =
   | { readonly t: 'followed'; readonly ok: boolean; readonly round: bigint }
   | { readonly t: 'leave' };
 
+/** Bound on accepted connections that have not completed their handshake yet. */
+const MAX_PENDING_HANDSHAKES = 64;
+
 /** Bound on queued handshake messages per peer (the oldest is dropped, and counted, beyond it). */
 const CONTROL_QUEUE_CAPACITY = 64;
 
@@ -225,6 +228,15 @@ export class ElectionTransport {
 
   private accept(socket: Socket): void {
     if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    if (this.pending.size >= MAX_PENDING_HANDSHAKES) {
+      this.stats.protocolErrors++;
+      this.log(
+        'warn',
+        `Refusing election connection from ${socket.remoteAddress}: ${MAX_PENDING_HANDSHAKES} handshakes pending`,
+      );
       socket.destroy();
       return;
     }
