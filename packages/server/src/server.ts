@@ -101,6 +101,7 @@ function decodeLogRecord(bytes: Uint8Array): { time: bigint; txn: Txn } {
 }
 
 const FOUR_LETTER = /^[a-z]{4}$/;
+const AUTH_OPCODE = 100;
 
 /**
  * Server-wide back-pressure: while this many bytes of txns wait for the disk, or this many txns,
@@ -653,6 +654,19 @@ export class ZkServer {
         const xid = frame.readInt32BE(0);
         conn.write(this.errorReply(xid, ErrorCode.Unimplemented));
         conn.close('unknown opcode');
+        return;
+      }
+      if (
+        e instanceof CodecError &&
+        frame.length >= 8 &&
+        conn.sessionId !== 0n &&
+        frame.readInt32BE(4) !== AUTH_OPCODE
+      ) {
+        // A readable header with a body that does not decode: as ZooKeeper, a MarshallingError
+        // reply in order, and the connection stays open (only an undecodable header closes it).
+        const xid = frame.readInt32BE(0);
+        this.log.warn({ remote: conn.remote, err: e.message }, 'undecodable request body');
+        conn.enqueueRead('NA', () => this.errorReply(xid, ErrorCode.MarshallingError));
         return;
       }
       throw e;

@@ -27,6 +27,8 @@ export class RawClient {
   private nextXid = 1;
   private connectWaiter: ((r: ConnectResponse) => void) | undefined;
   readonly notifications: { type: number; path: string }[] = [];
+  /** Replies to requests sent with `write`/`send` (not `request`): xid and error code. */
+  readonly unsolicited: { xid: number; err: number | undefined }[] = [];
   closed = false;
   readonly closedPromise: Promise<void>;
   session: ConnectResponse | undefined;
@@ -103,7 +105,10 @@ export class RawClient {
       return;
     }
     const p = this.pending.get(xid);
-    if (p === undefined) return;
+    if (p === undefined) {
+      this.unsolicited.push({ xid, err: frame.length >= 16 ? frame.readInt32BE(12) : undefined });
+      return;
+    }
     this.pending.delete(xid);
     p.resolve(decodeResponse(frame, p.type));
   }
