@@ -4,6 +4,7 @@
  * Each benchmark is a module in this folder exporting `run(args)`; results print as a table.
  */
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
+  client: () => import('./client.js'),
   codec: () => import('./codec.js'),
   election: () => import('./election.js'),
   persistence: () => import('./persistence.js'),
