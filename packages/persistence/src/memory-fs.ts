@@ -46,7 +46,33 @@ export interface CrashOptions {
 interface Inode {
   buf: Uint8Array;
   len: number;
-  durable: Uint8Array;
+  /** Contents as of the last sync: `durableBuf[0, durableLen)`. */
+  durableBuf: Uint8Array;
+  durableLen: number;
+  /** Lowest offset changed since the last sync (Infinity when clean), so a sync copies only that. */
+  dirtyFrom: number;
+}
+
+function newInode(data: Uint8Array = new Uint8Array(0)): Inode {
+  return {
+    buf: data.slice(),
+    len: data.length,
+    durableBuf: data.slice(),
+    durableLen: data.length,
+    dirtyFrom: Infinity,
+  };
+}
+
+function persist(inode: Inode): void {
+  const from = Math.min(inode.dirtyFrom, inode.len);
+  if (inode.durableBuf.length < inode.len) {
+    const grown = new Uint8Array(Math.max(inode.len, inode.durableBuf.length * 2));
+    grown.set(inode.durableBuf.subarray(0, Math.min(inode.durableLen, from)));
+    inode.durableBuf = grown;
+  }
+  inode.durableBuf.set(inode.buf.subarray(from, inode.len), from);
+  inode.durableLen = inode.len;
+  inode.dirtyFrom = Infinity;
 }
 
 interface Dir {
@@ -118,7 +144,7 @@ export class MemoryFileSystem implements FileSystem {
     }
     for (const inode of inodes) {
       const cur = inode.buf.subarray(0, inode.len);
-      const old = inode.durable;
+      const old = inode.durableBuf.subarray(0, inode.durableLen);
       let next: Uint8Array;
       if (options.unsynced === 'torn') {
         const len = random() < 0.5 ? old.length : cur.length;
@@ -136,9 +162,7 @@ export class MemoryFileSystem implements FileSystem {
       } else {
         next = old.slice();
       }
-      inode.buf = next;
-      inode.len = next.length;
-      inode.durable = next.slice();
+      Object.assign(inode, newInode(next));
     }
     const after = new MemoryFileSystem([], { yieldEachOp: this.yieldEachOp });
     after.dirs = this.dirs;
@@ -154,7 +178,7 @@ export class MemoryFileSystem implements FileSystem {
   /** Replaces a file's contents durably (creating it), bypassing faults. */
   writeFile(path: string, data: Uint8Array): void {
     const dir = this.dir(dirname(path), 'writeFile');
-    const inode: Inode = { buf: data.slice(), len: data.length, durable: data.slice() };
+    const inode = newInode(data);
     dir.entries.set(basename(path), inode);
     dir.durableEntries.set(basename(path), inode);
   }
@@ -164,7 +188,7 @@ export class MemoryFileSystem implements FileSystem {
     const inode = this.inode(path, 'flipBit');
     if (offset >= inode.len) throw new RangeError(`offset ${offset} beyond ${path}`);
     inode.buf[offset]! ^= 1 << bit;
-    if (offset < inode.durable.length) inode.durable[offset]! ^= 1 << bit;
+    if (offset < inode.durableLen) inode.durableBuf[offset]! ^= 1 << bit;
   }
 
   /** Cuts (or zero-extends) a file durably. */
@@ -245,15 +269,16 @@ export class MemoryFileSystem implements FileSystem {
         break;
       case 'create':
         if (inode !== undefined) throw errno('EEXIST', 'open', path);
-        inode = { buf: new Uint8Array(0), len: 0, durable: new Uint8Array(0) };
+        inode = newInode();
         dir.entries.set(name, inode);
         break;
       case 'replace':
         if (inode === undefined) {
-          inode = { buf: new Uint8Array(0), len: 0, durable: new Uint8Array(0) };
+          inode = newInode();
           dir.entries.set(name, inode);
         } else {
           inode.len = 0;
+          inode.dirtyFrom = 0;
         }
         break;
     }
@@ -340,6 +365,7 @@ class MemoryFileHandle implements FileHandle {
     }
     if (len > inode.len) {
       inode.buf.fill(0, inode.len, len);
+      inode.dirtyFrom = Math.min(inode.dirtyFrom, inode.len);
       inode.len = len;
     }
   }
@@ -355,11 +381,13 @@ class MemoryFileHandle implements FileHandle {
         const n = Math.min(partial, data.length);
         this.grow(position + n);
         this.inode.buf.set(data.subarray(0, n), position);
+        this.inode.dirtyFrom = Math.min(this.inode.dirtyFrom, position);
       }
       throw err;
     }
     this.grow(position + data.length);
     this.inode.buf.set(data, position);
+    this.inode.dirtyFrom = Math.min(this.inode.dirtyFrom, position);
   }
 
   async read(buffer: Uint8Array, position: number): Promise<number> {
@@ -373,21 +401,25 @@ class MemoryFileHandle implements FileHandle {
   async datasync(): Promise<void> {
     await this.fs.turn();
     this.op('datasync');
-    this.inode.durable = this.inode.buf.slice(0, this.inode.len);
+    persist(this.inode);
   }
 
   async sync(): Promise<void> {
     await this.fs.turn();
     this.op('sync');
-    this.inode.durable = this.inode.buf.slice(0, this.inode.len);
+    persist(this.inode);
   }
 
   async truncate(length: number): Promise<void> {
     await this.fs.turn();
     if (this.readOnly) throw errno('EBADF', 'ftruncate', this.path);
     this.op('truncate');
-    if (length < this.inode.len) this.inode.len = length;
-    else this.grow(length);
+    if (length < this.inode.len) {
+      this.inode.len = length;
+      this.inode.dirtyFrom = Math.min(this.inode.dirtyFrom, length);
+    } else {
+      this.grow(length);
+    }
   }
 
   async size(): Promise<number> {
