@@ -74,4 +74,39 @@ describe('Java driver over the Apache ZooKeeper client', () => {
     const gone = await d.must({ op: 'exists', path: '/eph' });
     expect(gone.stat).toBeNull();
   });
+
+  it('covers ACLs, counts, sync, persistent watches and removeWatches', async () => {
+    await d.must({
+      op: 'create',
+      path: '/acl',
+      data: 'a',
+      acl: [{ perms: 1, scheme: 'world', id: 'anyone' }],
+    });
+    const g = await d.must({ op: 'getACL', path: '/acl' });
+    expect(g.acl).toEqual([{ perms: 1, scheme: 'world', id: 'anyone' }]);
+    const denied = await d.request({ op: 'setData', path: '/acl', data: 'b' });
+    expect(!denied.ok && denied.code).toBe(-102);
+    await d.must({ op: 'create', path: '/acl2', data: null });
+    const s = await d.must({
+      op: 'setACL',
+      path: '/acl2',
+      acl: [{ perms: 31, scheme: 'world', id: 'anyone' }],
+      version: 0,
+    });
+    expect(s.stat.aversion).toBe(1);
+    await d.must({ op: 'create', path: '/acl2/x', data: null });
+    expect((await d.must({ op: 'getAllChildrenNumber', path: '/acl2' })).count).toBe(1);
+    const c2 = await d.must({ op: 'getChildren2', path: '/acl2' });
+    expect(c2.children).toEqual(['x']);
+    expect(c2.stat.numChildren).toBe(1);
+    await d.must({ op: 'sync', path: '/' });
+    await d.must({ op: 'addWatch', path: '/acl2', mode: 1 });
+    await d.must({ op: 'setData', path: '/acl2/x', data: 'y' });
+    const e = await d.waitForEvent((x) => x.path === '/acl2/x' && x.type === 'NodeDataChanged');
+    expect(e.typeCode).toBe(3);
+    await d.must({ op: 'getData', path: '/acl2', watch: true });
+    await d.must({ op: 'removeWatches', path: '/acl2', watcherType: 2 });
+    const none = await d.request({ op: 'removeWatches', path: '/nowatch', watcherType: 1 });
+    expect(!none.ok && none.code).toBe(-121);
+  });
 });
