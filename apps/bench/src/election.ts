@@ -293,6 +293,6 @@ export async function run(args: string[]): Promise<void> {
   console.log(
     `tickTime=${TICK.tickTime} initLimit=${TICK.initLimit} syncLimit=${TICK.syncLimit}; ${runs} runs each; ` +
       'Apache ZooKeeper is polled with srvr every 10 ms and includes JVM start and Zab synchronisation; ' +
-      'zkts runs the election member only (no Zab yet).',
+      'zkts runs the election member (election plus the learner handshake; no Zab synchronisation yet).',
   );
 }
