@@ -204,3 +204,28 @@ export class AclCache {
     return this.byKey.size;
   }
 }
+
+/**
+ * The ids an `addAuth(scheme, auth)` request adds to a connection (the auth providers'
+ * handleAuthentication): digest gives the digest id (and super: when it matches `superDigest`),
+ * ip gives the connection's address. Any other scheme fails with AuthFailed.
+ */
+export function addAuthIds(
+  scheme: string,
+  auth: Uint8Array | string,
+  connection: { remoteAddress: string },
+  superDigest?: string,
+): Id[] {
+  const text = typeof auth === 'string' ? auth : new TextDecoder().decode(auth);
+  if (scheme === 'digest') return digestAuthIds(text, superDigest);
+  if (scheme === 'ip') return [ipAuthId(connection.remoteAddress)];
+  throw new TreeError(ErrorCode.AuthFailed, undefined, `no auth provider for scheme ${scheme}`);
+}
+
+/** whoAmI's ClientInfo for each id: the scheme and the user (digest ids show their user name). */
+export function clientInfos(authIds: readonly Id[]): { authScheme: string; user: string }[] {
+  return authIds.map((id) => ({
+    authScheme: id.scheme,
+    user: id.scheme === 'digest' ? (id.id.split(':')[0] ?? '') : id.scheme === 'ip' ? id.id : '',
+  }));
+}

@@ -1,8 +1,10 @@
 export {
   AclCache,
   aclAllows,
+  addAuthIds,
   CREATOR_ALL_ACL,
   checkAcl,
+  clientInfos,
   digestAuthIds,
   fixupAcl,
   generateDigest,

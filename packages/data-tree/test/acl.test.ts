@@ -184,3 +184,24 @@ describe('permission checks per operation', () => {
     expect(enc('x').length).toBe(1);
   });
 });
+
+describe('addAuth and whoAmI helpers', () => {
+  it('turn addAuth into connection ids and ids into ClientInfo', async () => {
+    const { addAuthIds, clientInfos } = await import('../src/index.js');
+    const conn = { remoteAddress: '10.1.1.1' };
+    expect(addAuthIds('digest', 'bob:pw', conn)).toEqual([{ scheme: 'digest', id: BOB }]);
+    expect(addAuthIds('digest', enc('super:test'), conn, 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=')[0]).toEqual({
+      scheme: 'super',
+      id: '',
+    });
+    expect(addAuthIds('ip', '', conn)).toEqual([{ scheme: 'ip', id: '10.1.1.1' }]);
+    expect(() => addAuthIds('kerberos', 'x', conn)).toThrow(
+      expect.objectContaining({ code: ErrorCode.AuthFailed }),
+    );
+    expect(clientInfos([IP, { scheme: 'digest', id: BOB }, { scheme: 'super', id: '' }])).toEqual([
+      { authScheme: 'ip', user: '127.0.0.1' },
+      { authScheme: 'digest', user: 'bob' },
+      { authScheme: 'super', user: '' },
+    ]);
+  });
+});
