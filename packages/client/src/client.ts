@@ -76,6 +76,9 @@ const MAX_TTL = 0xffffffffff;
 /** setWatches2 requests are cut in batches of about this many path characters, as ZooKeeper does. */
 const SET_WATCHES_MAX_LENGTH = 128 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** Probing for a read-write server starts this often and backs off to the maximum (as ZooKeeper). */
+const MIN_RW_PROBE_DELAY = 100;
+const MAX_RW_PROBE_DELAY = 60_000;
 
 export interface ClientEvents {
   /** Every state change: the new state and the previous one. */
@@ -122,6 +125,10 @@ class Connection {
   lastRecv = Date.now();
   timer: NodeJS.Timeout | undefined;
   connectTimer: NodeJS.Timeout | undefined;
+  /** Read-only connections look for a read-write server: when, and how long until the next probe. */
+  lastRwProbe = Date.now();
+  rwProbeDelay = MIN_RW_PROBE_DELAY;
+  rwProbing = false;
   constructor(
     readonly socket: Socket,
     readonly host: HostPort,
@@ -398,7 +405,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     const pingEvery = Math.max(1, Math.floor(readTimeout / 2));
     conn.timer = setInterval(
       () => this.tick(conn, readTimeout, pingEvery),
-      Math.max(10, Math.min(pingEvery / 2, 1000)),
+      Math.max(10, Math.min(pingEvery / 2, conn.readOnly ? MIN_RW_PROBE_DELAY : 1000)),
     );
     this.setState(conn.readOnly ? 'connectedReadOnly' : 'connected');
     const waiters = this.connectWaiters;
@@ -413,6 +420,49 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
       return;
     }
     if (now - conn.lastSend >= pingEvery) this.write(conn, encodeRequestFrame(Xid.ping, { type: 'ping' }));
+    if (
+      conn.readOnly &&
+      this.hosts.length > 1 &&
+      !conn.rwProbing &&
+      now - conn.lastRwProbe >= conn.rwProbeDelay
+    ) {
+      conn.lastRwProbe = now;
+      conn.rwProbeDelay = Math.min(conn.rwProbeDelay * 2, MAX_RW_PROBE_DELAY);
+      this.probeReadWrite(conn);
+    }
+  }
+
+  /**
+   * Asks the next host whether it serves read-write (the `isro` four-letter word); if so, leaves the
+   * read-only server for it, as ZooKeeper's client does.
+   */
+  private probeReadWrite(conn: Connection): void {
+    const index = this.hostIndex % this.hosts.length;
+    const host = this.hosts[index] as HostPort;
+    this.hostIndex = (this.hostIndex + 1) % this.hosts.length;
+    if (host === conn.host) return;
+    conn.rwProbing = true;
+    const socket = netConnect({ host: host.host, port: host.port, noDelay: true });
+    let answer = '';
+    let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      socket.destroy();
+      conn.rwProbing = false;
+      if (answer.startsWith('rw') && !conn.closed && conn.readOnly) {
+        this.hostIndex = index;
+        this.lose(conn, `read-write server found at ${host.host}:${host.port}`);
+      }
+    };
+    const timer = setTimeout(done, 1000);
+    socket.on('connect', () => socket.end('isro'));
+    socket.on('data', (d: Buffer) => {
+      answer += d.toString('latin1');
+    });
+    socket.on('error', done);
+    socket.on('close', done);
   }
 
   /** The connection is gone: fail what was in flight, tell listeners, reconnect. */
