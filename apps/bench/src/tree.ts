@@ -74,6 +74,17 @@ function settle(): NodeJS.MemoryUsage {
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
+/** Runs `fn`, returning `count` per wall second and per CPU second (the machine may be shared). */
+function timed(count: number, fn: () => void): string {
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  fn();
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSecs = (cpu.user + cpu.system) / 1e6;
+  return `${fmt(count / wall)} (${fmt(count / cpuSecs)} per CPU second)`;
+}
+
 export async function run(args: string[]): Promise<void> {
   const nodes = option(args, '--nodes', 1_000_000);
   const size = option(args, '--size', 100);
@@ -96,15 +107,15 @@ export async function run(args: string[]): Promise<void> {
   });
   tree.apply(create('/bench', empty, -1), ++zxid, 0n);
   for (let p = 0; p < parents; p++) tree.apply(create(parentPath(p), empty, -1), ++zxid, 0n);
-  const t0 = process.hrtime.bigint();
   let made = 0;
-  for (let c = 0; c < fanout && made < nodes; c++) {
-    for (let p = 0; p < parents && made < nodes; p++) {
-      tree.apply(create(childPath(p, c), data, -1), ++zxid, BigInt(made));
-      made++;
+  const createRate = timed(nodes, () => {
+    for (let c = 0; c < fanout && made < nodes; c++) {
+      for (let p = 0; p < parents && made < nodes; p++) {
+        tree.apply(create(childPath(p, c), data, -1), ++zxid, BigInt(made));
+        made++;
+      }
     }
-  }
-  const createSecs = Number(process.hrtime.bigint() - t0) / 1e9;
+  });
   const after = settle();
   const heap = after.heapUsed - before.heapUsed;
   const buffers = after.arrayBuffers - before.arrayBuffers;
@@ -118,7 +129,7 @@ export async function run(args: string[]): Promise<void> {
     ['heap + typed arrays per znode', fmt((heap + buffers) / made)],
     ['RSS bytes per znode', fmt(rss / made)],
     ['process RSS (MB)', fmt(after.rss / 1e6)],
-    ['create txns/s (building the tree)', fmt(made / createSecs)],
+    ['create txns/s (building the tree)', createRate],
   ];
 
   // setData txns on random existing nodes.
@@ -137,29 +148,29 @@ export async function run(args: string[]): Promise<void> {
     cxid: 0,
     body: { type: 'setData', path, data, version: 1 },
   }));
-  const t1 = process.hrtime.bigint();
-  for (let i = 0; i < ops; i++) tree.apply(setTxns[i & 4095]!, ++zxid, 1n);
-  const setSecs = Number(process.hrtime.bigint() - t1) / 1e9;
-  rows.push(['setData txns/s (apply)', fmt(ops / setSecs)]);
+  const setRate = timed(ops, () => {
+    for (let i = 0; i < ops; i++) tree.apply(setTxns[i & 4095]!, ++zxid, 1n);
+  });
+  rows.push(['setData txns/s (apply)', setRate]);
 
   // Create then delete under a fresh parent (keeps the tree size constant).
   tree.apply(create('/churn', empty, -1), ++zxid, 0n);
-  const t2 = process.hrtime.bigint();
   const churn = Math.min(ops, 200_000);
-  for (let i = 0; i < churn; i++) tree.apply(create(`/churn/c${i}`, data, -1), ++zxid, 2n);
-  const churnSecs = Number(process.hrtime.bigint() - t2) / 1e9;
-  rows.push(['create txns/s (apply, 100k-child parent)', fmt(churn / churnSecs)]);
+  const churnRate = timed(churn, () => {
+    for (let i = 0; i < churn; i++) tree.apply(create(`/churn/c${i}`, data, -1), ++zxid, 2n);
+  });
+  rows.push([`create txns/s (apply, under one parent)`, churnRate]);
 
   // Leader path: prep + apply of setData requests.
   const ctx = { sessionId: 1n, authIds: [{ scheme: 'ip', id: '127.0.0.1' }], zxid: 0n, time: 3n };
-  const t3 = process.hrtime.bigint();
-  for (let i = 0; i < ops; i++) {
-    ctx.zxid = ++zxid;
-    const { txn } = tree.prep({ type: 'setData', path: targets[i & 4095]!, data, version: -1 }, ctx);
-    tree.apply(txn, zxid, 3n);
-  }
-  const prepSecs = Number(process.hrtime.bigint() - t3) / 1e9;
-  rows.push(['setData prep+apply/s', fmt(ops / prepSecs)]);
+  const prepRate = timed(ops, () => {
+    for (let i = 0; i < ops; i++) {
+      ctx.zxid = ++zxid;
+      const { txn } = tree.prep({ type: 'setData', path: targets[i & 4095]!, data, version: -1 }, ctx);
+      tree.apply(txn, zxid, 3n);
+    }
+  });
+  rows.push(['setData prep+apply/s', prepRate]);
   rows.push(['digest', tree.digest.toString(16)]);
   if (args.includes('--java')) {
     const j = await javaBytesPerZnode(made, size);
