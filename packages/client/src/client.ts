@@ -153,6 +153,12 @@ class Connection {
     return p;
   }
 
+  /** Puts back the request just taken (so that it fails with the others). */
+  unshiftInflight(p: Pending): void {
+    this.inflightHead--;
+    this.inflight[this.inflightHead] = p;
+  }
+
   drainInflight(): Pending[] {
     const rest = this.inflight.slice(this.inflightHead);
     this.inflight.length = 0;
@@ -293,17 +299,46 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     const previous = this._state;
     if (previous === state) return;
     this._state = state;
-    this.emit('state', state, previous);
-    if (state !== 'connecting') this.emit(state);
+    try {
+      this.emit('state', state, previous);
+      if (state !== 'connecting') this.emit(state);
+    } catch (e) {
+      // A throwing listener must not break the connection: rethrow it outside, on its own.
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
   }
 
-  /** Connects (if not yet) and resolves once a session is established. */
-  connect(): Promise<void> {
+  /**
+   * Connects (if not yet) and resolves once a session is established. It rejects when the session
+   * ends first (expired, auth failed, closed) or, with `timeout`, with ConnectionLoss when no session
+   * came within that many ms (the client keeps trying; close it to stop).
+   */
+  connect(options: { timeout?: number } = {}): Promise<void> {
     if (this.connected) return Promise.resolve();
     const err = this.terminalError();
     if (err !== undefined) return Promise.reject(err);
     return new Promise((resolve, reject) => {
-      this.connectWaiters.push({ resolve, reject });
+      let timer: NodeJS.Timeout | undefined;
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e: KeeperError) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      if (options.timeout !== undefined) {
+        const ms = options.timeout;
+        timer = setTimeout(() => {
+          this.connectWaiters = this.connectWaiters.filter((w) => w !== waiter);
+          reject(named('ConnectionLoss', `no session established within ${ms} ms`));
+        }, ms);
+      }
+      this.connectWaiters.push(waiter);
       this.start();
     });
   }
@@ -534,7 +569,6 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
 
   private write(conn: Connection, buf: Buffer): void {
     conn.out.push(buf);
-    conn.lastSend = Date.now();
     if (!conn.outScheduled) {
       conn.outScheduled = true;
       process.nextTick(() => this.flush(conn));
@@ -546,6 +580,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     if (conn.closed || conn.out.length === 0) return;
     const out = conn.out;
     conn.out = [];
+    conn.lastSend = Date.now();
     conn.socket.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out));
   }
 
@@ -670,7 +705,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
         request,
         xid: 0,
         counted,
-        queuedAt: Date.now(),
+        queuedAt: 0,
         finish: (f, code) => {
           if (counted) this.pendingCount--;
           let response: ResponseOf<T> | null = null;
@@ -699,6 +734,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
           this.settle(p, named('ConnectionLoss', 'not connected to a server'));
           return;
         }
+        p.queuedAt = Date.now();
         this.waiting.push(p);
         this.startSweep();
         this.start();
@@ -753,7 +789,10 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
         if (a !== undefined) {
           const waiters = a.waiters;
           a.waiters = [];
-          for (const w of waiters) w.resolve();
+          for (const w of waiters) {
+            if (header.err === 0) w.resolve();
+            else w.reject(keeperError(header.err));
+          }
         }
         return;
       }
@@ -767,7 +806,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     }
     const p = conn.shiftInflight();
     if (p === undefined || p.xid !== header.xid) {
-      if (p !== undefined) conn.inflight.unshift(p);
+      if (p !== undefined) conn.unshiftInflight(p);
       throw new Error(`reply xid ${header.xid} does not match the request in flight (${p?.xid ?? 'none'})`);
     }
     if (header.zxid > 0n) this.lastZxid = header.zxid;
@@ -845,7 +884,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   }
 
   /** Builds a create request (also used by multi ops). */
-  createRequest(
+  private createRequest(
     path: string,
     data: Uint8Array | string | null | undefined,
     options: CreateOptions,
@@ -1178,7 +1217,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
           );
       } else if (buffered.length >= max) {
         failure = named('APIError', `watch stream on ${path} overflowed (maxBuffered is ${max})`, path);
-        void this.removeWatches(path, 'any', { watcher: listener, local: true }).catch(() => {});
+        void this.unwatch(path, listener);
       } else buffered.push(e);
       wake?.();
     };
@@ -1188,7 +1227,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
       done = true;
       wake?.();
       if (this.terminal) return;
-      await this.removeWatches(path, 'any', { watcher: listener, local: !this.connected }).catch(() => {});
+      await this.unwatch(path, listener);
     };
     return {
       close,
@@ -1211,6 +1250,21 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
         },
       }),
     };
+  }
+
+  /**
+   * Drops one watcher locally; when no watcher of any kind is left on the path, drops the server's
+   * watches on it too (best effort: a failure only leaves events nobody listens to).
+   */
+  private async unwatch(path: string, watcher: Watcher): Promise<void> {
+    this.watches.take(['data', 'exist', 'child', 'persistent', 'persistentRecursive'], path, watcher);
+    // A new connection only gets the watches setWatches2 sends: nothing to drop while disconnected.
+    if (!this.connected || this.watches.hasAny(path)) return;
+    const serverPath = prependChroot(this.chroot, path);
+    await this.submit(
+      { type: 'removeWatches', path: serverPath, watcherType: WatcherType.Any },
+      () => {},
+    ).catch(() => {});
   }
 
   /**

@@ -50,6 +50,11 @@ export class WatchRegistry {
     return (this.maps[kind].get(path)?.size ?? 0) > 0;
   }
 
+  /** True when any watcher of any kind is registered on the path. */
+  hasAny(path: string): boolean {
+    return Object.values(this.maps).some((map) => (map.get(path)?.size ?? 0) > 0);
+  }
+
   hasWatcher(kind: WatchKind, path: string, watcher: Watcher): boolean {
     return this.maps[kind].get(path)?.has(watcher) ?? false;
   }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ClientOptions,
   type ConnectionState,
+  CREATOR_ALL_ACL,
   createClient,
   EventType,
   KeeperError,
@@ -282,6 +283,32 @@ describe.each(TARGETS)('connection management against %s', (target) => {
     // A wrong password is answered as an expired session.
     await expect(bad.c.connect()).rejects.toMatchObject({ codeName: 'SessionExpired' });
     expect(bad.states).toEqual(['expired']);
+  });
+
+  it('sends credentials again after a reconnect', async () => {
+    const px = await proxy();
+    const { c, states } = open(px.connectString);
+    await c.connect();
+    await c.addAuth('digest', 'bob:pw');
+    const p = root();
+    await c.create(p, 'mine', { acl: CREATOR_ALL_ACL });
+    px.dropAll();
+    await waitUntil(() => states.length === 3, 5000, 'a reconnect');
+    expect((await c.getData(p)).data.toString()).toBe('mine');
+    expect(await c.whoAmI()).toContainEqual({ authScheme: 'digest', user: 'bob' });
+    expect((await rejects(admin.getData(p))).codeName).toBe('NoAuth');
+  });
+
+  it('gives up waiting in connect() after its timeout but keeps trying', async () => {
+    const px = await proxy();
+    px.mode = 'refuse';
+    const { c, states } = open(px.connectString);
+    const e = await rejects(c.connect({ timeout: 300 }));
+    expect(e.codeName).toBe('ConnectionLoss');
+    expect(states).toEqual([]);
+    px.mode = 'pass';
+    await c.connect();
+    expect(states).toEqual(['connected']);
   });
 
   it('tries the next host when one is down', async () => {
