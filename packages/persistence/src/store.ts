@@ -47,8 +47,10 @@ export interface StoreOptions {
   /** Start a new log file once the current one holds this many txns; default unlimited. */
   rollTxns?: number;
   /**
-   * Grow log files in steps of this many bytes ahead of the writes (0 = off). Default 0: on the
-   * disks measured it did not help (see the README).
+   * Grow log files in steps of this many bytes ahead of the writes (0 = off), as ZooKeeper's
+   * `preAllocSize`: appends then land inside the file's length, which made a single appender's
+   * fdatasync measurably faster here (see the README). Default 64 MiB on the real file system,
+   * 0 with any other `fs` (an in-memory file system would hold the zeros in memory).
    */
   preallocateBytes?: number;
   /** ZooKeeper's `snapCount`: a snapshot is due after snapCount/2 + random(snapCount/2) txns. Default 100000, min 2. */
@@ -222,7 +224,11 @@ export class TxnSnapStore {
     }
     this.rollBytes = positiveInt('rollBytes', options.rollBytes ?? 64 << 20, 1);
     this.rollTxns = options.rollTxns === undefined ? Infinity : positiveInt('rollTxns', options.rollTxns, 1);
-    this.preallocateBytes = positiveInt('preallocateBytes', options.preallocateBytes ?? 0, 0);
+    this.preallocateBytes = positiveInt(
+      'preallocateBytes',
+      options.preallocateBytes ?? (this.fs === nodeFileSystem ? 64 << 20 : 0),
+      0,
+    );
     this.snapCount = positiveInt('snapCount', options.snapCount ?? 100_000, 2);
     this.snapSizeBytes = positiveInt('snapSizeBytes', options.snapSizeBytes ?? 4 * 1024 ** 3, 0);
     this.snapshotBufferBytes = positiveInt(

@@ -5,7 +5,7 @@ import { CapturingLogger, mulberry32, openRecovered, payloadFor } from './helper
 
 const DIR = '/data';
 /** Small bounds keep the torn-write window (16 + maxBatchBytes + 16 + maxTxnBytes) small. */
-const SMALL: Partial<StoreOptions> = { maxBatchBytes: 1024, maxTxnBytes: 256 };
+const SMALL: Partial<StoreOptions> = { maxBatchBytes: 1024, maxTxnBytes: 256, preallocateBytes: 0 };
 const WINDOW = 16 + 1024 + 16 + 256;
 
 async function rejection(p: Promise<unknown>): Promise<PersistenceError> {
@@ -43,7 +43,12 @@ describe('crash simulation (lost unsynced writes)', () => {
         async (seed, unsynced, crashAfterTicks) => {
           const random = mulberry32(seed);
           const fs = new MemoryFileSystem([DIR], { yieldEachOp: true });
-          const opts = options(fs, { rollTxns: 1 + Math.floor(random() * 40), snapCount: 20, random });
+          const opts = options(fs, {
+            rollTxns: 1 + Math.floor(random() * 40),
+            snapCount: 20,
+            random,
+            preallocateBytes: [0, 512, 4096][Math.floor(random() * 3)]!,
+          });
           const { store } = await openRecovered(opts);
           store.onSnapshotDue((z) => {
             void store.writeSnapshot(z, [payloadFor(z, 50)]).catch(() => undefined);

@@ -47,9 +47,16 @@ describe('the store against a model', () => {
       fc.asyncProperty(
         fc.array(opArb, { minLength: 1, maxLength: 40 }),
         fc.integer({ min: 2, max: 40 }),
-        async (ops, rollTxns) => {
+        fc.constantFrom(0, 256, 4096),
+        async (ops, rollTxns, prealloc) => {
           let fs = new MemoryFileSystem([DIR]);
-          const options = (): StoreOptions => ({ dataDir: DIR, fs, rollTxns, snapRetainCount: 3 });
+          const options = (): StoreOptions => ({
+            dataDir: DIR,
+            fs,
+            rollTxns,
+            snapRetainCount: 3,
+            preallocateBytes: prealloc,
+          });
           let store: TxnSnapStore = (await openRecovered(options())).store;
           let model: bigint[] = [];
           let next = 1n;

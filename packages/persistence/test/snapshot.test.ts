@@ -130,7 +130,7 @@ describe('snapshots', () => {
 
   it('falls back when the newest snapshot cannot be read (EACCES)', async () => {
     const fs = new MemoryFileSystem(['/d']);
-    const { store } = await openRecovered({ dataDir: '/d', fs });
+    const { store } = await openRecovered({ dataDir: '/d', fs, preallocateBytes: 4096 });
     await store.append(1n, payloadFor(1n));
     await store.writeSnapshot(1n, chunksFor(1, 3));
     await store.append(2n, payloadFor(2n));

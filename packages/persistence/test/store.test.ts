@@ -140,6 +140,25 @@ describe('txn log on the real file system', () => {
     }
   });
 
+  it('preallocates 64 MiB by default on the real file system and gives the space back on close', async () => {
+    const { store } = await openRecovered({ dataDir: dir });
+    await store.append(1n, payloadFor(1n));
+    expect((await stat(join(dir, 'log.1'))).size).toBe(64 << 20);
+    await store.close();
+    expect((await stat(join(dir, 'log.1'))).size).toBe(16 + 116);
+  });
+
+  it('recovers a preallocated log left behind by a crash (zeros after the last record)', async () => {
+    const { store } = await openRecovered({ dataDir: dir, preallocateBytes: 1 << 20 });
+    for (let i = 1; i <= 10; i++) await store.append(BigInt(i), payloadFor(BigInt(i)));
+    // no close: the file keeps its preallocated length, as after a crash
+    const r = await openRecovered({ dataDir: dir });
+    expect(r.txns.map((t) => t.zxid)).toEqual(Array.from({ length: 10 }, (_, i) => BigInt(i + 1)));
+    expect(r.result.tornTail).toBeUndefined();
+    await r.store.append(11n, payloadFor(11n));
+    await r.store.close();
+  });
+
   it('preallocates log files and still recovers exactly what was appended', async () => {
     const { store } = await openRecovered({ dataDir: dir, preallocateBytes: 1 << 20, rollTxns: 50 });
     for (let i = 1; i <= 120; i++) await store.append(BigInt(i), payloadFor(BigInt(i)));
