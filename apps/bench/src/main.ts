@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   codec: () => import('./codec.js'),
   election: () => import('./election.js'),
   persistence: () => import('./persistence.js'),
+  server: () => import('./server.js'),
   tree: () => import('./tree.js'),
   zab: () => import('./zab.js'),
 };
