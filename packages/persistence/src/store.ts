@@ -195,7 +195,8 @@ export class TxnSnapStore {
   private bytesSinceSnapshot = 0;
   private randRoll = 0;
   private randSize = 0;
-  private snapshotInProgress = false;
+  private snapshotRun: Promise<unknown> | undefined;
+  private closing: Promise<void> | undefined;
   private knownValidSnapshots = new Set<bigint>();
   private activeReaders = 0;
   private exclusiveTail: Promise<unknown> = Promise.resolve();
@@ -703,22 +704,31 @@ export class TxnSnapStore {
         `zxid must be a 64-bit unsigned bigint, got ${String(zxid)}`,
       );
     }
-    if (this.snapshotInProgress) throw new PersistenceError('busy', 'a snapshot is already being written');
-    this.snapshotInProgress = true;
-    const started = performance.now();
+    if (this.snapshotRun !== undefined)
+      throw new PersistenceError('busy', 'a snapshot is already being written');
+    const run = this.snapshotFile(zxid, chunks);
+    this.snapshotRun = run;
     try {
-      const info = await writeSnapshotFile(this.fs, this.dataDir, zxid, chunks, this.snapshotBufferBytes);
-      this.knownValidSnapshots.add(zxid);
-      this.counters.snapshotsWritten++;
-      if (zxid > this.lastZxidValue) {
-        // A snapshot received from a leader (SNAP sync) moves the store forward.
-        this.lastZxidValue = zxid;
-        if (zxid > this.durableZxidValue) this.durableZxidValue = zxid;
-      }
-      return { ...info, durationMs: performance.now() - started };
+      return await run;
     } finally {
-      this.snapshotInProgress = false;
+      this.snapshotRun = undefined;
     }
+  }
+
+  private async snapshotFile(
+    zxid: bigint,
+    chunks: SnapshotChunks,
+  ): Promise<SnapshotInfo & { durationMs: number }> {
+    const started = performance.now();
+    const info = await writeSnapshotFile(this.fs, this.dataDir, zxid, chunks, this.snapshotBufferBytes);
+    this.knownValidSnapshots.add(zxid);
+    this.counters.snapshotsWritten++;
+    if (zxid > this.lastZxidValue) {
+      // A snapshot received from a leader (SNAP sync) moves the store forward.
+      this.lastZxidValue = zxid;
+      if (zxid > this.durableZxidValue) this.durableZxidValue = zxid;
+    }
+    return { ...info, durationMs: performance.now() - started };
   }
 
   /**
@@ -916,14 +926,19 @@ export class TxnSnapStore {
     }
   }
 
-  /** Waits for pending appends to become durable, then closes the log. */
-  async close(): Promise<void> {
-    if (this.state === 'closed' || this.state === 'closing') return;
+  /** Waits for pending appends and a snapshot being written, then closes the log. */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
     const wasFailed = this.state === 'failed';
     this.state = 'closing';
     if (this.purgeTimer !== undefined) clearInterval(this.purgeTimer);
     if (!wasFailed) await this.drain();
     await this.exclusiveTail.catch(() => undefined);
+    await this.snapshotRun?.catch(() => undefined);
     try {
       await this.closeActive();
     } catch (err) {

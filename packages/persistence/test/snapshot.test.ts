@@ -82,6 +82,16 @@ describe('snapshots', () => {
     await store.close();
   });
 
+  it('close() waits for a snapshot being written', async () => {
+    const { store } = await openRecovered({ dataDir: dir });
+    await store.append(1n, payloadFor(1n));
+    const snap = store.writeSnapshot(1n, slowly(chunksFor(4, 2000)));
+    await store.close();
+    expect(await readdir(dir)).toContain('snapshot.1');
+    await snap;
+    await store.close();
+  });
+
   it('refuses a second concurrent snapshot with busy', async () => {
     const { store } = await openRecovered({ dataDir: dir });
     const first = store.writeSnapshot(1n, slowly(chunksFor(2, 1000)));
