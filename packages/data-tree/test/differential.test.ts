@@ -1,16 +1,20 @@
 /**
  * Differential test: the same seeded random stream of client operations is run against Apache
- * ZooKeeper 3.8 (through its Java client) and through prep + apply of @zkts/data-tree; every result
- * code and every Stat field but ctime/mtime must agree, op by op, and the whole trees must agree at
- * the end.
+ * ZooKeeper 3.8 (through its Java client) and through prep + apply of @zkts/data-tree (fed the txn
+ * times ZooKeeper stamped); every result code and every Stat field must agree, op by op, the whole
+ * trees must agree at the end, and our tree digest must equal ZooKeeper's own.
  */
+
+import { dirname, join } from 'node:path';
 import { type ACL, type Id, Perms } from '@zkts/codec';
 import {
+  APACHE_ZK_JAR,
   type ApacheZooKeeper,
   type DriverACL,
   type DriverMultiOp,
   type DriverOpResult,
   type DriverStat,
+  freePort,
   type JavaDriver,
   startApacheZooKeeper,
   startJavaDriver,
@@ -113,8 +117,23 @@ function theirResults(results: DriverOpResult[] | undefined): unknown[] {
 describe('differential against Apache ZooKeeper 3.8', () => {
   let zk: ApacheZooKeeper;
   let d: JavaDriver;
+  let adminPort: number;
   beforeAll(async () => {
+    adminPort = await freePort();
     zk = await startApacheZooKeeper({
+      // The AdminServer's "hash" command shows ZooKeeper's own tree digest every 128 zxids. Debian's
+      // zookeeper.jar manifest leaves the servlet API out, without which the AdminServer is silently
+      // replaced by a dummy; it sits next to zookeeper.jar.
+      config: {
+        'admin.enableServer': 'true',
+        'admin.serverAddress': '127.0.0.1',
+        'admin.serverPort': String(adminPort),
+      },
+      jvmOptions: [
+        '-Xmx512m',
+        '-XX:+UseSerialGC',
+        `-Xbootclasspath/a:${join(dirname(APACHE_ZK_JAR), 'servlet-api.jar')}`,
+      ],
       systemProperties: { 'znode.container.checkIntervalMs': '3600000', 'zookeeper.enforceQuota': 'true' },
     });
     d = await startJavaDriver(zk.connectString, { connect: false });
@@ -131,11 +150,15 @@ describe('differential against Apache ZooKeeper 3.8', () => {
     const tree = new DataTree<string>({ enforceQuota: true });
     let zxid = 0n;
     const log: string[] = [];
+    const digests = new Map<bigint, bigint>();
 
-    const write = (req: TreeRequest, c: Client): { r: TxnResult; error?: TreeError } => {
+    // `time` is the txn time Apache ZooKeeper stamped (read back from a Stat it returned), so that
+    // ctime, mtime and the digest can be compared too.
+    const write = (req: TreeRequest, c: Client, time = 0n): { r: TxnResult; error?: TreeError } => {
       zxid += 1n;
-      const { txn, error } = tree.prep(req, { sessionId: c.sessionId, authIds: c.authIds, zxid, time: 0n });
-      const r = tree.apply(txn, zxid, 0n);
+      const { txn, error } = tree.prep(req, { sessionId: c.sessionId, authIds: c.authIds, zxid, time });
+      const r = tree.apply(txn, zxid, time);
+      digests.set(zxid, tree.digest);
       return error === undefined ? { r } : { r, error };
     };
 
@@ -166,9 +189,13 @@ describe('differential against Apache ZooKeeper 3.8', () => {
       ['/zookeeper/quota/e/zookeeper_limits', 'count=3,bytes=10'],
       ['/zookeeper/quota/e/zookeeper_stats', 'count=0,bytes=0'],
     ] as const) {
-      await d.must({ op: 'create', client: 'c0', path, data: text });
+      const made = await d.must({ op: 'create', client: 'c0', path, data: text });
       expect(
-        write({ type: 'create', path, data: enc(text), acl: toAcl(ACLS.open!), flags: 0 }, clients[0]!).r.err,
+        write(
+          { type: 'create', path, data: enc(text), acl: toAcl(ACLS.open!), flags: 0 },
+          clients[0]!,
+          made.stat.ctime,
+        ).r.err,
       ).toBe(0);
     }
 
@@ -247,6 +274,7 @@ describe('differential against Apache ZooKeeper 3.8', () => {
           const { r } = write(
             { type: 'create', path: s.path, data: enc(s.data), acl: toAcl(s.acl), flags: s.mode, ttl: s.ttl },
             c,
+            theirs.ok ? theirs.stat.ctime : 0n,
           );
           compare(
             `${label} ${s.path} mode=${s.mode}`,
@@ -270,7 +298,11 @@ describe('differential against Apache ZooKeeper 3.8', () => {
           const v = version(path);
           const x = data();
           const theirs = await d.request({ op: 'setData', client: c.name, path, data: x, version: v });
-          const { r } = write({ type: 'setData', path, data: enc(x), version: v }, c);
+          const { r } = write(
+            { type: 'setData', path, data: enc(x), version: v },
+            c,
+            theirs.ok ? theirs.stat.mtime : 0n,
+          );
           compare(
             `${label} ${path} v=${v}`,
             r.err === 0 ? { code: 0, stat: statView(r.stat) } : { code: r.err },
@@ -332,7 +364,19 @@ describe('differential against Apache ZooKeeper 3.8', () => {
             }
           }
           const theirs = await d.request({ op: 'multi', client: c.name, ops: dops });
-          const { r } = write({ type: 'multi', ops }, c);
+          let time = 0n;
+          if (theirs.ok) {
+            for (const x of theirs.results) {
+              if (x.type === 'setData' && x.stat !== null) time = x.stat.mtime;
+              else if (x.type === 'create' && x.stat !== null) time = x.stat.ctime;
+            }
+            const created = theirs.results.find((x) => x.type === 'create');
+            if (time === 0n && created !== undefined && created.type === 'create') {
+              const e = await d.must({ op: 'exists', client: c.name, path: created.path });
+              if (e.stat !== null) time = e.stat.ctime;
+            }
+          }
+          const { r } = write({ type: 'multi', ops }, c, time);
           compare(
             `${label} ${JSON.stringify(dops)}`,
             { code: r.err, results: ourResults(r.results) },
@@ -458,6 +502,7 @@ describe('differential against Apache ZooKeeper 3.8', () => {
             { sessionId: c.sessionId, authIds: c.authIds, zxid, time: 0n },
           );
           tree.apply(txn, zxid, 0n);
+          digests.set(zxid, tree.digest);
           log.push(`${label} closed session, deleted ${JSON.stringify(txn.body)}`);
           const fresh = await connect(c.name);
           c.sessionId = fresh.sessionId;
@@ -512,6 +557,14 @@ describe('differential against Apache ZooKeeper 3.8', () => {
       for (const ch of children) queue.push(path === '/' ? `/${ch}` : `${path}/${ch}`);
     }
     expect(compared).toBeGreaterThan(5);
+    // Our digest is ZooKeeper's digest: compare at every zxid ZooKeeper logged one.
+    const hash = await (await fetch(`http://127.0.0.1:${adminPort}/commands/hash`)).text();
+    const logged = [...hash.matchAll(/"zxid"\s*:\s*(\d+)[^}]*?"digest"\s*:\s*(-?\d+)/g)].map(
+      (m) => [BigInt(m[1]!), BigInt(m[2]!)] as const,
+    );
+    expect(logged.length, hash).toBeGreaterThan(0);
+    for (const [z, digest] of logged)
+      expect({ zxid: z, digest: digests.get(z) }).toEqual({ zxid: z, digest });
     // The run must have reached the hard quota, or it proved nothing about it.
     expect(log.some((l) => l.includes('"code":-125'))).toBe(true);
   }, 90_000);
