@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ const SEEDS = Number(process.env.PERSISTENCE_CRASH_SEEDS ?? 24);
 const ROUNDS = 2;
 
 let work: { dir: string; cleanup: () => Promise<void> };
+const children = new Set<ChildProcess>();
 let libDir: string;
 
 /** Compiles the package sources to plain JS for the child (no build step needed). */
@@ -44,6 +45,8 @@ function runAndKill(dataDir: string, seed: number, killAfterMs: number): Promise
     const child = spawn(process.execPath, [join(here, 'crash-child.mjs'), libDir, dataDir, String(seed)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    children.add(child);
+    child.on('exit', () => children.delete(child));
     let out = '';
     let stderr = '';
     let timer: NodeJS.Timeout | undefined;
@@ -88,6 +91,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
   await work.cleanup();
 });
 
@@ -98,7 +102,7 @@ describe('SIGKILL crash tests with real processes', () => {
     let everAcked = 0n;
     let totalAcked = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const run = await runAndKill(dataDir, seed * 100 + round, 30 + Math.floor(random() * 300));
+      const run = await runAndKill(dataDir, seed * 100 + round, 80 + Math.floor(random() * 300));
       totalAcked += run.acked.length;
       expect(run.startedFrom).toBeGreaterThanOrEqual(everAcked);
       for (const z of run.acked) if (z > everAcked) everAcked = z;
