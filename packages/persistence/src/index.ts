@@ -4,7 +4,7 @@ export {
   type PersistenceErrorKind,
 } from './errors.js';
 export { type FileHandle, type FileSystem, nodeFileSystem, type OpenMode } from './fs.js';
-export { type CrashOptions, type FaultRule, MemoryFileSystem } from './memory-fs.js';
+export { type CrashOptions, type FaultRule, type FsOp, MemoryFileSystem } from './memory-fs.js';
 export type { SnapshotChunks, SnapshotInfo } from './snapshot.js';
 export {
   type EpochName,

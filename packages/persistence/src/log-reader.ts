@@ -111,10 +111,8 @@ export interface LogReaderOptions {
 export class LogFileReader {
   /** Offset just past the last valid record (0 if the header itself is torn). */
   validEnd = 0;
-  headerValid = false;
   torn: { offset: number; reason: string } | undefined;
   count = 0;
-  firstZxid: bigint | undefined;
   lastZxid: bigint | undefined;
   size = 0;
 
@@ -160,7 +158,6 @@ export class LogFileReader {
       await this.bad(reader, 0, decoded.error, this.opts.fallbackMaxWrite);
       return;
     }
-    this.headerValid = true;
     const maxWrite = decoded.maxWriteBytes;
     let pos = LOG_HEADER_BYTES;
     this.validEnd = pos;
@@ -221,7 +218,6 @@ export class LogFileReader {
       }
       const end = pos + RECORD_HEADER_BYTES + len;
       this.count++;
-      this.firstZxid ??= zxid;
       this.lastZxid = zxid;
       prev = zxid;
       this.validEnd = end;
