@@ -72,6 +72,11 @@ export interface DataTreeOptions {
    * release compatibility is proven against) answers exists without an ACL check.
    */
   existsChecksRead?: boolean;
+  /**
+   * Most change records prep may hold for txns not yet applied. Past it, `prep` throws a TreeError
+   * with code Throttled (and makes no txn): apply or drop (`clearOutstanding`) first. Default 1e6.
+   */
+  maxOutstandingChanges?: number;
   /** Data of /zookeeper/config. */
   configData?: Uint8Array;
 }
@@ -151,6 +156,7 @@ export class DataTree<W = number> {
       extendedTypesEnabled: options.extendedTypesEnabled ?? true,
       skipACL: options.skipACL ?? false,
       existsChecksRead: options.existsChecksRead ?? false,
+      maxOutstandingChanges: options.maxOutstandingChanges ?? 1_000_000,
     };
     this.rootId = NONE;
     if (!init) return;
@@ -767,8 +773,16 @@ export class DataTree<W = number> {
    * prepped but not yet applied, and turns it into the txn to log and apply at `ctx.zxid`. A
    * rejected request becomes an error txn (it still takes its zxid, as in ZooKeeper) and `error`
    * says why. Prep results are only valid if txns are applied in the order they were prepped.
+   * Throws (no txn) only when `maxOutstandingChanges` is reached.
    */
   prep(request: TreeRequest, ctx: PrepContext): { txn: Txn; error?: TreeError } {
+    if (this.outstandingChanges >= this.options.maxOutstandingChanges) {
+      throw new TreeError(
+        ErrorCode.Throttled,
+        undefined,
+        `${this.outstandingChanges} changes are outstanding`,
+      );
+    }
     const header = { sessionId: ctx.sessionId, cxid: ctx.cxid ?? 0 };
     if (request.type === 'multi') return this.prepMulti(request.ops, ctx, header);
     try {

@@ -529,3 +529,22 @@ describe('apply', () => {
     expect(t.lastZxid).toBe(5n);
   });
 });
+
+describe('outstanding changes', () => {
+  it('are bounded: prep throws Throttled without making a txn until txns are applied', () => {
+    const t = new DataTree({ maxOutstandingChanges: 4 });
+    const ctx = (z: bigint) => ({ sessionId: 1n, authIds: [IP], zxid: z, time: 0n });
+    const req = (p: string) =>
+      ({ type: 'create', path: p, data: enc(''), acl: OPEN_ACL_UNSAFE, flags: 0 }) as const;
+    const a = t.prep(req('/a'), ctx(1n)).txn;
+    const b = t.prep(req('/b'), ctx(2n)).txn;
+    expect(t.outstandingChanges).toBe(4);
+    expect(() => t.prep(req('/c'), ctx(3n))).toThrow(expect.objectContaining({ code: ErrorCode.Throttled }));
+    t.apply(a, 1n, 0n);
+    t.apply(b, 2n, 0n);
+    expect(t.outstandingChanges).toBe(0);
+    expect(t.prep(req('/c'), ctx(3n)).error).toBeUndefined();
+    t.clearOutstanding();
+    expect(t.outstandingChanges).toBe(0);
+  });
+});
