@@ -76,6 +76,8 @@ const MAX_TTL = 0xffffffffff;
 /** setWatches2 requests are cut in batches of about this many path characters, as ZooKeeper does. */
 const SET_WATCHES_MAX_LENGTH = 128 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** ZooDefs.CONFIG_NODE. */
+const CONFIG_NODE = '/zookeeper/config';
 /** Probing for a read-write server starts this often and backs off to the maximum (as ZooKeeper). */
 const MIN_RW_PROBE_DELAY = 100;
 const MAX_RW_PROBE_DELAY = 60_000;
@@ -97,6 +99,8 @@ interface Pending {
   xid: number;
   /** Counted against maxPendingRequests (internal setWatches/closeSession are not). */
   counted: boolean;
+  /** Bytes of payload held for it (counted against maxPendingBytes). */
+  bytes: number;
   queuedAt: number;
   finish(frame: Buffer, err: number): void;
   fail(error: KeeperError): void;
@@ -173,6 +177,26 @@ function toBuffer(data: Uint8Array | string | null | undefined): Buffer | null {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** About how many bytes a request holds while pending (its payloads and paths). */
+function payloadBytes(r: Request): number {
+  switch (r.type) {
+    case 'create':
+    case 'create2':
+    case 'createContainer':
+    case 'createTTL':
+    case 'setData':
+      return 64 + r.path.length + (r.data?.byteLength ?? 0);
+    case 'multi':
+      return r.ops.reduce((n, op) => n + payloadBytes(op), 64);
+    case 'multiRead':
+      return r.ops.reduce((n, op) => n + 64 + op.path.length, 64);
+    case 'auth':
+      return 64 + r.auth.byteLength;
+    default:
+      return 'path' in r ? 64 + r.path.length : 64;
+  }
+}
+
 function copyData(data: Uint8Array | null): Buffer {
   return data === null || data.byteLength === 0 ? EMPTY : Buffer.from(data);
 }
@@ -218,6 +242,9 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   /** Requests issued while not connected, in order. */
   private waiting: Pending[] = [];
   private pendingCount = 0;
+  private pendingBytes = 0;
+  /** getConfig left a watch on the real /zookeeper/config (re-registered without the chroot). */
+  private configWatchOutsideChroot = false;
   private xid = 1;
   private lastZxid = 0n;
   private _sessionId = 0n;
@@ -240,6 +267,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
       sessionTimeout,
       readOnly: options.readOnly ?? false,
       maxPendingRequests: options.maxPendingRequests ?? 10_000,
+      maxPendingBytes: options.maxPendingBytes ?? 64 * 1024 * 1024,
       maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_BUFFER,
       connectTimeout: options.connectTimeout,
       retryDelay,
@@ -649,7 +677,12 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
           i = 0;
           continue;
         }
-        const path = prependChroot(this.chroot, paths[i] as string);
+        const clientPath = paths[i] as string;
+        // getConfig's watch is on the real /zookeeper/config, whatever the chroot.
+        const path =
+          kind === 'data' && clientPath === CONFIG_NODE && this.configWatchOutsideChroot
+            ? CONFIG_NODE
+            : prependChroot(this.chroot, clientPath);
         i++;
         batch[kind].push(path);
         length += path.length;
@@ -668,6 +701,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
         },
         xid: Xid.setWatches,
         counted: false,
+        bytes: 0,
         queuedAt: Date.now(),
         finish: () => {},
         fail: () => {},
@@ -677,8 +711,15 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   }
 
   private settle(p: Pending, err: KeeperError): void {
-    if (p.counted) this.pendingCount--;
+    this.release(p);
     p.fail(err);
+  }
+
+  private release(p: Pending): void {
+    if (p.counted) {
+      this.pendingCount--;
+      this.pendingBytes -= p.bytes;
+    }
   }
 
   /**
@@ -692,6 +733,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   ): Promise<R> {
     const err = this.terminalError();
     if (err !== undefined) return Promise.reject(err);
+    const bytes = counted ? payloadBytes(request) : 0;
     if (counted && this.pendingCount >= this.opts.maxPendingRequests) {
       return Promise.reject(
         named(
@@ -700,14 +742,20 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
         ),
       );
     }
+    if (counted && this.pendingCount > 0 && this.pendingBytes + bytes > this.opts.maxPendingBytes) {
+      return Promise.reject(
+        named('APIError', `too many pending request bytes (maxPendingBytes is ${this.opts.maxPendingBytes})`),
+      );
+    }
     return new Promise<R>((resolve, reject) => {
       const p: Pending = {
         request,
         xid: 0,
         counted,
+        bytes,
         queuedAt: 0,
         finish: (f, code) => {
-          if (counted) this.pendingCount--;
+          this.release(p);
           let response: ResponseOf<T> | null = null;
           try {
             if (code === 0) response = decodeResponse(f, request.type).response as ResponseOf<T> | null;
@@ -725,7 +773,10 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
         },
         fail: reject,
       };
-      if (counted) this.pendingCount++;
+      if (counted) {
+        this.pendingCount++;
+        this.pendingBytes += bytes;
+      }
       const conn = this.conn;
       if (conn?.established && !conn.closed) {
         this.send(conn, p);
@@ -1341,6 +1392,47 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     });
   }
 
+  /**
+   * The ensemble's dynamic configuration (the data of /zookeeper/config, which the chroot does not
+   * apply to, as in ZooKeeper) and its Stat; a watch fires when it changes.
+   */
+  getConfig(options: WatchOptions = {}): Promise<DataResult> {
+    const watch = options.watch;
+    return this.submit({ type: 'getData', path: CONFIG_NODE, watch: watch !== undefined }, (res, err) => {
+      this.check(err, CONFIG_NODE);
+      if (watch !== undefined) this.configWatchOutsideChroot = true;
+      this.watchOn('data', CONFIG_NODE, watch);
+      const r = res as ResponseOf<'getData'>;
+      return { data: copyData(r.data), stat: r.stat };
+    });
+  }
+
+  /**
+   * Changes the ensemble's membership (ZooKeeperAdmin.reconfig): servers joining and leaving
+   * (comma-separated `server.N=...` specs / ids), or a whole new member list; `fromConfig` is the
+   * config version it must apply to (-1: any). Returns the new configuration. Needs a server with
+   * reconfigEnabled=true and a super user or an ACL that allows it.
+   */
+  reconfig(options: {
+    joining?: string;
+    leaving?: string;
+    newMembers?: string;
+    fromConfig?: bigint;
+  }): Promise<DataResult> {
+    const request: Request = {
+      type: 'reconfig',
+      joiningServers: options.joining ?? null,
+      leavingServers: options.leaving ?? null,
+      newMembers: options.newMembers ?? null,
+      curConfigId: options.fromConfig ?? -1n,
+    };
+    return this.submit(request, (res, err) => {
+      this.check(err, CONFIG_NODE);
+      const r = res as ResponseOf<'reconfig'>;
+      return { data: copyData(r.data), stat: r.stat };
+    });
+  }
+
   /** The identities the server associates with this session (whoAmI). */
   whoAmI(): Promise<ClientInfo[]> {
     return this.submit({ type: 'whoAmI' }, (res, err) => {
@@ -1369,6 +1461,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
             request: { type: 'closeSession' },
             xid: 0,
             counted: false,
+            bytes: 0,
             queuedAt: Date.now(),
             finish: () => {
               clearTimeout(timer);

@@ -31,6 +31,11 @@ export interface ClientOptions {
   authInfo?: ReadonlyArray<{ scheme: string; auth: string | Uint8Array }>;
   /** Most requests queued or in flight at once; one more fails with APIError. Default 10000. */
   maxPendingRequests?: number;
+  /**
+   * Most payload bytes (data, paths) held by requests queued or in flight; one more request fails
+   * with APIError (a single request is always accepted when nothing is pending). Default 64 MiB.
+   */
+  maxPendingBytes?: number;
   /** Largest frame accepted from or sent to a server, in bytes. Default 0xfffff (jute.maxbuffer). */
   maxFrameSize?: number;
   /** Time allowed for TCP connect plus session handshake, per attempt. Default sessionTimeout / hosts. */

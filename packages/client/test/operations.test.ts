@@ -586,6 +586,31 @@ describe.each(TARGETS)('operations against %s', (target) => {
     expect(await c.exists('/')).not.toBeNull();
   });
 
+  it('bounds the bytes held by pending requests', async () => {
+    const c = await client('', { maxPendingBytes: 1000 });
+    const p = root();
+    await zk.create(p);
+    // One request alone is always accepted, whatever its size.
+    const first = c.setData(p, Buffer.alloc(2000));
+    const e = await rejects(c.setData(p, Buffer.alloc(10)));
+    expect(e.codeName).toBe('APIError');
+    expect(e.message).toMatch(/maxPendingBytes/);
+    expect((await first).dataLength).toBe(2000);
+    expect((await c.setData(p, Buffer.alloc(10))).dataLength).toBe(10);
+  });
+
+  it('reads the ensemble config outside the chroot and refuses reconfig when disabled', async () => {
+    const base = root();
+    await zk.create(base);
+    const c = await client(base);
+    const direct = await zk.getConfig();
+    const viaChroot = await c.getConfig({ watch: () => {} });
+    expect(viaChroot.stat).toEqual(direct.stat);
+    expect(viaChroot.data.equals(direct.data)).toBe(true);
+    const e = await rejects(zk.reconfig({ joining: 'server.9=127.0.0.1:2888:3888;2181' }));
+    expect(e.codeName).toBe('ReconfigDisabled');
+  });
+
   it('refuses requests larger than maxFrameSize and replies larger than it', async () => {
     const c = await client('', { maxFrameSize: 2048 });
     const p = root();
