@@ -227,12 +227,14 @@ function fromWire(op: DriverOp, j: Record<string, unknown>): Record<string, unkn
 
 /**
  * Starts the JSON-lines Java driver (Apache ZooKeeper's own Java client) against `connectString`,
- * and connects a client named "default" unless `connect` is false.
+ * and connects a client named "default" unless `connect` is false. A request not answered within
+ * `requestTimeoutMs` (60 s) resolves as a failure with clientError "Timeout".
  */
 export async function startJavaDriver(
   connectString: string,
-  options: { connect?: boolean; sessionTimeout?: number } = {},
+  options: { connect?: boolean; sessionTimeout?: number; requestTimeoutMs?: number } = {},
 ): Promise<JavaDriver> {
+  const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
   const dir = await compileJavaDriver();
   const child = spawn(
     'java',
@@ -317,7 +319,21 @@ export async function startJavaDriver(
     }
     const id = nextId++;
     return new Promise((resolve) => {
-      pending.set(id, { op: req.op, resolve: (r) => resolve(r as unknown as DriverResponse<R['op']>) });
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        resolve({
+          ok: false,
+          clientError: 'Timeout',
+          message: `no answer to ${req.op} within ${requestTimeoutMs} ms`,
+        });
+      }, requestTimeoutMs);
+      pending.set(id, {
+        op: req.op,
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r as unknown as DriverResponse<R['op']>);
+        },
+      });
       child.stdin.write(`${JSON.stringify(toWire(req, id))}\n`);
     });
   };
