@@ -312,3 +312,34 @@ describe('ZabLeader synchronisation choice', () => {
     expect(sends(d3).map((s) => s.msg.type)).toEqual(['DIFF', 'PROPOSAL', 'PROPOSAL', 'NEWLEADER']);
   });
 });
+
+describe('ZabLeader memory and sessions', () => {
+  it('forgets transactions covered by a snapshot, never beyond what it applied', () => {
+    const l = established();
+    for (const d of ['a', 'b']) {
+      const p = l.step({ type: 'propose', data: d });
+      l.step({ type: 'diskDone', seq: lastSeq(p) });
+    }
+    l.step({ type: 'message', from: 2, msg: { type: 'ACK', zxid: makeZxid(1n, 1n) } });
+    expect(l.lastCommitted).toBe(makeZxid(1n, 1n));
+    expect(() => l.step({ type: 'snapshotTaken', zxid: makeZxid(1n, 2n) })).toThrow(/above what was applied/);
+    l.step({ type: 'snapshotTaken', zxid: makeZxid(1n, 1n) });
+    expect(l.history().map((t) => t.data)).toEqual(['b']);
+  });
+
+  it('restarts a learner session on a new FOLLOWERINFO and ignores messages from unknown sessions', () => {
+    const l = established();
+    expect(l.step({ type: 'message', from: 3, msg: { type: 'PING', zxid: 0n } })).toEqual([]);
+    l.step({ type: 'disconnected', peer: 3 });
+    expect(l.step({ type: 'message', from: 3, msg: { type: 'ACK', zxid: makeZxid(1n, 0n) } })).toEqual([
+      { type: 'disconnect', peer: 3 },
+    ]);
+    const o = l.step({
+      type: 'message',
+      from: 3,
+      msg: { type: 'FOLLOWERINFO', acceptedEpoch: 1n, lastZxid: 0n },
+    });
+    expect(sends(o).map((s) => s.msg)).toEqual([{ type: 'LEADERINFO', epoch: 1n }]);
+    expect(l.learners.find((s) => s.sid === 3)?.phase).toBe('leaderInfo');
+  });
+});

@@ -1,11 +1,33 @@
 import { SimError, seedsFromEnv } from '@zkts/sim';
 import { describe, expect, it } from 'vitest';
-import { runSeed, scenario } from './support/sim.js';
+import type { UnsafeVariants } from '../src/index.js';
+import { type RunOptions, runSeed, scenario } from './support/sim.js';
 
 const SEEDS = Number(process.env.ZKTS_ZAB_SEEDS ?? 10_000);
 
+/**
+ * Overrides for replaying a variant's failure: ZKTS_ZAB_UNSAFE=flag[,flag], ZKTS_ZAB_AGGRESSIVE=1,
+ * ZKTS_ZAB_ELECTION=fle|standin.
+ */
+function overrides(env: Record<string, string | undefined> = process.env): Partial<RunOptions> {
+  const o: Partial<RunOptions> = {};
+  if (env.ZKTS_ZAB_UNSAFE) {
+    const unsafe: Record<string, boolean> = {};
+    for (const f of env.ZKTS_ZAB_UNSAFE.split(',')) unsafe[f.trim()] = true;
+    o.unsafe = unsafe as UnsafeVariants;
+  }
+  if (env.ZKTS_ZAB_AGGRESSIVE !== undefined) o.aggressive = env.ZKTS_ZAB_AGGRESSIVE === '1';
+  if (env.ZKTS_ZAB_ELECTION === 'fle' || env.ZKTS_ZAB_ELECTION === 'standin')
+    o.election = env.ZKTS_ZAB_ELECTION;
+  return o;
+}
+
 function replay(seed: number): string {
-  return `replay: ZKTS_SEED=${seed} pnpm exec vitest run --project zab test/sim.test.ts`;
+  const extra = ['ZKTS_ZAB_UNSAFE', 'ZKTS_ZAB_AGGRESSIVE', 'ZKTS_ZAB_ELECTION']
+    .filter((k) => process.env[k] !== undefined && process.env[k] !== '')
+    .map((k) => `${k}=${process.env[k]} `)
+    .join('');
+  return `replay: ${extra}ZKTS_SEED=${seed} pnpm exec vitest run --project zab test/sim.test.ts`;
 }
 
 describe('seeded simulation: election + Zab + replicated state under faults', () => {
@@ -20,7 +42,7 @@ describe('seeded simulation: election + Zab + replicated state under faults', ()
     const syncs = { DIFF: 0, TRUNC: 0, SNAP: 0 };
     for (const seed of seeds) {
       try {
-        const r = runSeed({ ...scenario(seed), ...(seeds.length === 1 ? { trace: 400 } : {}) });
+        const r = runSeed({ ...scenario(seed, overrides()), ...(seeds.length === 1 ? { trace: 400 } : {}) });
         commits += r.commits;
         established += r.established;
         crashes += r.crashes;

@@ -52,6 +52,7 @@ describe('the checkers catch known-wrong variants', () => {
   for (const v of variants) {
     it(v.name, () => {
       let found: { seed: number; message: string } | undefined;
+      const flag = Object.keys(v.unsafe).join(',');
       let tried = 0;
       for (let seed = 1; seed <= v.budget && found === undefined; seed++) {
         tried++;
@@ -65,7 +66,12 @@ describe('the checkers catch known-wrong variants', () => {
           );
         } catch (e) {
           if (!(e instanceof SimError)) throw e;
-          found = { seed, message: e.message };
+          found = {
+            seed,
+            message:
+              `${e.message}\n  replay: ZKTS_ZAB_UNSAFE=${flag} ZKTS_ZAB_AGGRESSIVE=${v.aggressive === false ? 0 : 1} ` +
+              `ZKTS_ZAB_ELECTION=${v.election ?? 'fle'} ZKTS_SEED=${seed} pnpm exec vitest run --project zab test/sim.test.ts`,
+          };
         }
       }
       console.log(

@@ -496,6 +496,8 @@ export interface RunOptions extends ClusterOptions {
   checkLiveness?: boolean;
   /** Frequent crashes and slow disks. */
   aggressive?: boolean;
+  /** Event budget of the run (a livelock guard). */
+  maxEvents?: number;
   trace?: number;
 }
 
@@ -535,7 +537,7 @@ export function runSeed(o: RunOptions): RunResult {
     },
     invariants: [() => cluster.checker.violation],
     trace: o.trace ?? 0,
-    maxEvents: 400_000,
+    maxEvents: o.maxEvents ?? 400_000,
   });
   const settled = until + Math.max(downMax, partMax) + 1;
   sim.run(settled);
