@@ -1320,7 +1320,8 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
 
   /**
    * Removes watches of a kind on a path: every one, or only `options.watcher`. Fails with NoWatcher
-   * when there is none. Removed watchers receive a DataWatchRemoved / ChildWatchRemoved /
+   * when the client has none. With `local`, the watchers are removed locally whatever the server
+   * answers (or at once, without asking it, while disconnected). Removed watchers receive a DataWatchRemoved / ChildWatchRemoved /
    * PersistentWatchRemoved event.
    */
   removeWatches(path: string, type: WatcherTypeName, options: RemoveWatchesOptions = {}): Promise<void> {
@@ -1359,7 +1360,9 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
         for (const w of removed) this.fire(w, event);
       }
     };
-    if (options.local === true) {
+    const local = options.local === true;
+    // Disconnected, a local removal does not wait: the next connection will not get these watches.
+    if (local && !this.connected) {
       removeLocally();
       return Promise.resolve();
     }
@@ -1369,8 +1372,14 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
       options.watcher === undefined
         ? { type: 'removeWatches', path: serverPath, watcherType }
         : { type: 'checkWatches', path: serverPath, watcherType };
-    return this.submit(request, (_res, err) => {
-      this.check(err, path);
+    const sent = this.submit(request, (_res, err) => {
+      if (!local) this.check(err, path);
+      removeLocally();
+    });
+    if (!local) return sent;
+    // As ZooKeeper's `local` flag: whatever the server answers, the watchers go locally.
+    return sent.catch((e: unknown) => {
+      if (this.terminal) throw e;
       removeLocally();
     });
   }

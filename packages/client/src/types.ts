@@ -137,7 +137,7 @@ export type WatcherTypeName = 'data' | 'children' | 'any';
 export interface RemoveWatchesOptions {
   /** Remove only this watcher (the server keeps the watch; a checkWatches request is sent). */
   watcher?: Watcher;
-  /** Remove locally even when the server cannot be reached (no request is sent). */
+  /** Remove locally whatever the server answers, or without asking it while disconnected. */
   local?: boolean;
 }
 

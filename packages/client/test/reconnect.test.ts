@@ -285,6 +285,30 @@ describe.each(TARGETS)('connection management against %s', (target) => {
     expect(bad.states).toEqual(['expired']);
   });
 
+  it('removes watches locally while disconnected and does not re-register them', async () => {
+    const px = await proxy();
+    const { c, states } = open(px.connectString);
+    await c.connect();
+    const p = root();
+    await c.create(p, 'a');
+    const events: WatchedEvent[] = [];
+    await c.getData(p, { watch: (e) => events.push(e) });
+    await c.getChildren(p, { watch: (e) => events.push(e) });
+    px.mode = 'refuse';
+    px.dropAll();
+    await waitUntil(() => c.state === 'disconnected', 5000, 'disconnected');
+    await c.removeWatches(p, 'data', { local: true });
+    expect(events.map((e) => e.type)).toEqual([EventType.DataWatchRemoved]);
+    px.mode = 'pass';
+    await c.connect();
+    await admin.setData(p, 'b');
+    await admin.create(`${p}/k`);
+    await waitUntil(() => events.length === 2, 5000, 'the child event');
+    await c.sync(p);
+    expect(events.map((e) => e.type)).toEqual([EventType.DataWatchRemoved, EventType.NodeChildrenChanged]);
+    expect(states).toEqual(['connected', 'disconnected', 'connected']);
+  });
+
   it('sends credentials again after a reconnect', async () => {
     const px = await proxy();
     const { c, states } = open(px.connectString);
