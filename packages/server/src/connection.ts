@@ -67,6 +67,14 @@ export class Connection {
     this.reader = new FrameReader({ maxFrameSize: limits.maxFrameSize });
   }
 
+  /** True while the connection's four-letter word is being answered. */
+  answeringWord = false;
+
+  /** Reading is paused (too many requests in flight). */
+  get readingPaused(): boolean {
+    return this.paused;
+  }
+
   get inFlight(): number {
     return this.slots.length;
   }

@@ -377,8 +377,13 @@ export class ZkServer {
       conn.pendingPrefix = undefined;
       const word = head.subarray(0, 4).toString('latin1');
       if (FOUR_LETTER.test(word)) {
+        // As ZooKeeper lists the connection answering a word: one packet received, not reading.
+        conn.received = 1;
+        conn.answeringWord = true;
         const answer = answerFourLetterWord(word, this.config.fourLetterWords, this.fourLetterSource());
-        if (answer !== undefined) {
+        conn.answeringWord = false;
+        if (answer === undefined) conn.received = 0;
+        else {
           conn.write(Buffer.from(answer, 'utf8'));
           conn.close('four-letter word');
           return;
@@ -922,7 +927,7 @@ export class ZkServer {
   private connectionInfos(): ConnectionInfo[] {
     return [...this.connections].map((c) => ({
       remote: c.remote,
-      interest: 1,
+      interest: c.answeringWord || c.readingPaused ? 0 : 1,
       queued: c.inFlight,
       received: c.received,
       sent: c.sent,

@@ -508,3 +508,53 @@ describe.each(TARGETS)('containers, TTL nodes and session expiry on %s', (name) 
     again.destroy();
   });
 });
+
+async function sessionTranscript(s: Side): Promise<unknown[]> {
+  const { zk } = s;
+  const out: unknown[] = [];
+  const code = (r: { ok: boolean; code?: number }) => (r.ok ? 'ok' : r.code);
+  await zk.must({ op: 'create', path: '/sess', data: '' });
+  await zk.must({ op: 'connect', client: 'tmp' });
+  await zk.must({ op: 'create', client: 'tmp', path: '/sess/e', data: 'x', mode: 1 });
+  await zk.must({ op: 'create', client: 'tmp', path: '/sess/q-', data: 'x', mode: 3 });
+  out.push([
+    'getEphemerals',
+    (await zk.must({ op: 'getEphemerals', client: 'tmp', prefix: '/' })).paths.sort(),
+  ]);
+  out.push(['getEphemerals other', (await zk.must({ op: 'getEphemerals', prefix: '/' })).paths]);
+  await zk.must({ op: 'exists', path: '/sess/e', watch: true });
+  await zk.must({ op: 'getChildren', path: '/sess', watch: true });
+  // Watch management on the server (local: false).
+  await zk.must({ op: 'getData', client: 'tmp', path: '/sess', watch: true });
+  out.push([
+    'removeWatches data',
+    code(await zk.request({ op: 'removeWatches', client: 'tmp', path: '/sess', watcherType: 2 })),
+  ]);
+  out.push([
+    'removeWatches none',
+    code(await zk.request({ op: 'removeWatches', client: 'tmp', path: '/sess', watcherType: 2 })),
+  ]);
+  out.push([
+    'removeWatches child none',
+    code(await zk.request({ op: 'removeWatches', client: 'tmp', path: '/sess', watcherType: 1 })),
+  ]);
+  out.push(['sync', code(await zk.request({ op: 'sync', path: '/sess' }))]);
+  // Closing the session deletes its ephemerals and fires the watches of others.
+  await zk.must({ op: 'close', client: 'tmp' });
+  await zk.waitForEvent((e) => e.path === '/sess/e' && e.type === 'NodeDeleted');
+  await zk.waitForEvent((e) => e.path === '/sess' && e.type === 'NodeChildrenChanged');
+  out.push(['after close', (await zk.must({ op: 'getChildren', path: '/sess' })).children]);
+  out.push([
+    'tmp events',
+    zk.events.filter((e) => e.client === 'tmp' && e.type !== 'None').map((e) => `${e.type} ${e.path}`),
+  ]);
+  return out;
+}
+
+describe('session close and watch management', () => {
+  it('zkts answers as Apache ZooKeeper', async () => {
+    const apache = await sessionTranscript(side('apache'));
+    expect(apache.find((e) => (e as unknown[])[0] === 'after close')).toEqual(['after close', []]);
+    expect(await sessionTranscript(side('zkts'))).toEqual(apache);
+  });
+});

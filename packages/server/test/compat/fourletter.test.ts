@@ -91,6 +91,13 @@ describe('four-letter words: zkts vs Apache ZooKeeper', () => {
     expect(clients('zkts').length).toBe(clients('apache').length);
     for (const l of clients('zkts'))
       expect(l).toMatch(/^ \/127\.0\.0\.1:\d+\[[01]\]\(queued=\d+,recved=\d+,sent=\d+\)$/);
+    // The connection asking is listed as ZooKeeper lists it: not reading, one packet received.
+    const asking = (t: TargetName) =>
+      clients(t)
+        .map((l) => l.replace(/:\d+\[/, ':<port>['))
+        .filter((l) => l.includes('[0]'));
+    expect(asking('apache')).toEqual([' /127.0.0.1:<port>[0](queued=0,recved=1,sent=0)']);
+    expect(asking('zkts')).toEqual(asking('apache'));
   });
 
   it('mntr: tab-separated zk_ keys that Apache ZooKeeper also prints, same values where deterministic', () => {
@@ -145,6 +152,9 @@ describe('four-letter words: zkts vs Apache ZooKeeper', () => {
     const mask = (s: string) =>
       maskVolatile(s)
         .replace(/expire at .*:/g, 'expire at <date>:')
+        // ZooKeeper's connection queue can hold an emptied bucket for a moment.
+        .replace(/^0 expire at <date>:\n/gm, '')
+        .replace(/Connections Sets \(\d+\)/, 'Connections Sets (n)')
         .replace(/:\d+ sessionId/g, ':<port> sessionId');
     for (const w of ['wchc', 'wchp', 'dump'])
       expect([w, mask(word('zkts', w))]).toEqual([w, mask(word('apache', w))]);

@@ -118,3 +118,13 @@ export function maskVolatile(text: string): string {
     .replace(/0x[0-9a-fA-F]+/g, '0x<hex>')
     .replace(/sessionid:0x<hex>/g, 'sessionid:<id>');
 }
+
+/** Replaces times and session ids (ephemeral owners), keeping zxids: for runs from a fresh data directory. */
+export function maskTimesAndSessions(text: string): string {
+  return text
+    .replace(/\b(ctime|mtime) = .*$/gm, '$1 = <time>')
+    .replace(/\bephemeralOwner = 0x[0-9a-fA-F]+/g, (m) =>
+      m.endsWith('= 0x0') ? m : 'ephemeralOwner = <session>',
+    )
+    .replace(/(session ?id[:=] ?)0x[0-9a-fA-F]+/gi, '$1<session>');
+}

@@ -4,7 +4,7 @@
  */
 import { runZkCliScript } from '@zkts/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maskVolatile, startTarget, TARGETS, type Target, type TargetName } from './targets.js';
+import { maskTimesAndSessions, startTarget, TARGETS, type Target, type TargetName } from './targets.js';
 
 const SCRIPT = [
   'ls /',
@@ -67,7 +67,7 @@ const SCRIPT = [
 
 /** Masks the port; sorts whoami's ids (ZooKeeper keeps them in a hash set, in no meaningful order). */
 function normalise(text: string): string {
-  const lines = maskVolatile(text)
+  const lines = maskTimesAndSessions(text)
     .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>')
     .split('\n')
     .filter((l) => !l.startsWith('SLF4J'));
