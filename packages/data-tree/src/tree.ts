@@ -783,21 +783,22 @@ export class DataTree<W = number> {
         `${this.outstandingChanges} changes are outstanding`,
       );
     }
-    const header = { sessionId: ctx.sessionId, cxid: ctx.cxid ?? 0 };
-    if (request.type === 'multi') return this.prepMulti(request.ops, ctx, header);
+    const sessionId = ctx.sessionId;
+    const cxid = ctx.cxid ?? 0;
+    if (request.type === 'multi') return this.prepMulti(request.ops, ctx, sessionId, cxid);
     try {
-      const body = this.prepOne(request, ctx);
-      return { txn: { ...header, body } };
+      return { txn: { sessionId, cxid, body: this.prepOne(request, ctx) } };
     } catch (e) {
       if (!(e instanceof TreeError)) throw e;
-      return { txn: { ...header, body: { type: 'error', err: e.code } }, error: e };
+      return { txn: { sessionId, cxid, body: { type: 'error', err: e.code } }, error: e };
     }
   }
 
   private prepMulti(
     ops: readonly MultiOp[],
     ctx: PrepContext,
-    header: { sessionId: bigint; cxid: number },
+    sessionId: bigint,
+    cxid: number,
   ): { txn: Txn; error?: TreeError } {
     const savedLength = this.outstanding.length;
     const savedMap = new Map<string, ChangeRecord | undefined>();
@@ -829,7 +830,7 @@ export class DataTree<W = number> {
         else this.outstandingByPath.set(p, r);
       }
     }
-    const txn: Txn = { ...header, body: { type: 'multi', txns } };
+    const txn: Txn = { sessionId, cxid, body: { type: 'multi', txns } };
     return error === undefined ? { txn } : { txn, error };
   }
 
