@@ -1,0 +1,189 @@
+import { createClient } from '@zkts/client';
+import { type ApacheZooKeeper, runZkCli, runZkCliScript, startApacheZooKeeper } from '@zkts/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { normalize, runShell } from './helpers.js';
+
+let zk: ApacheZooKeeper;
+
+beforeAll(async () => {
+  zk = await startApacheZooKeeper();
+});
+afterAll(async () => {
+  await zk?.stop();
+});
+
+/** Removes what a script left behind so the next run starts from the same tree. */
+async function cleanUp(): Promise<void> {
+  const c = createClient(zk.connectString);
+  await c.connect();
+  const wipe = async (p: string): Promise<void> => {
+    for (const child of await c.getChildren(p).catch(() => [] as string[])) await wipe(`${p}/${child}`);
+    await c.delete(p).catch(() => undefined);
+  };
+  await wipe('/g');
+  for (const q of await c.getChildren('/zookeeper/quota')) await wipe(`/zookeeper/quota/${q}`);
+  await c.close();
+}
+
+/** Runs `lines` through zkCli (one JVM reading stdin) and through zkts-shell, then compares. */
+async function compareScript(lines: string[]): Promise<void> {
+  await cleanUp();
+  const apache = await runZkCliScript(zk.connectString, lines);
+  await cleanUp();
+  const ours = await runShell(['-server', zk.connectString], `${lines.join('\n')}\n`);
+  await cleanUp();
+  expect(ours.code).toBe(apache.code);
+  expect(normalize(ours.stdout)).toEqual(normalize(apache.stdout));
+  expect(normalize(ours.stderr)).toEqual(normalize(apache.stderr));
+}
+
+describe('zkts-shell prints what zkCli 3.8 prints', () => {
+  it('reads, writes and errors of every node command, old and new syntax', async () => {
+    await compareScript([
+      'ls /',
+      'create /g',
+      'create /g/zk mydata',
+      'get /g/zk',
+      'get -s /g/zk',
+      'set /g/zk newData',
+      'set -s /g/zk again',
+      'set -v 7 /g/zk stale',
+      'set /g/zk old 1',
+      'get -s /g/zk',
+      'stat /g/zk',
+      'stat /g/none',
+      'ls -s /g',
+      'ls /g/none',
+      'ls -R /g',
+      'create -s /g/seq- one',
+      'create -s /g/seq- two',
+      'create -e /g/eph',
+      'create -e -s /g/eph-',
+      'create -c /g/box',
+      'create -t 100000 /g/ttl',
+      'create -c -e /g/bad',
+      'create -t 5 -e /g/bad',
+      'create /g/zk',
+      'create /g/a/b',
+      'create /g/eph/child',
+      'create g/rel',
+      'create /g/q "two words"',
+      'get /g/q',
+      'get /g/eph',
+      'getEphemerals /g',
+      'getAllChildrenNumber /g',
+      'getAllChildrenNumber /g/none',
+      'delete /g',
+      'delete -v 9 /g/zk',
+      'delete /g/q 0',
+      'delete /g/none',
+      'create /g/tree',
+      'create /g/tree/x',
+      'create /g/tree/x/y',
+      'deleteall /g/tree',
+      'deleteall /g/none',
+      'ls /g',
+      'get',
+      'foo bar',
+      'ls -z /g',
+      'sync /g',
+      'quit',
+    ]);
+  });
+
+  it('ACLs, auth, quotas, history, redo and printwatches', async () => {
+    await compareScript([
+      'create /g',
+      'create /g/acl data',
+      'getAcl /g/acl',
+      'getAcl -s /g/acl',
+      'setAcl /g/acl world:anyone:r',
+      'getAcl /g/acl',
+      'set /g/acl x',
+      'setAcl -s /g/acl world:anyone:cdrwa',
+      'setAcl /g/acl bad',
+      'addauth digest alice:secret',
+      'whoami',
+      'create /g/mine x auth::cdrwa',
+      'getAcl /g/mine',
+      'create /g/q',
+      'create /g/q/a',
+      'listquota /g/q',
+      'setquota -n 5 /g/q',
+      'setquota -b 100 /g/q',
+      'listquota /g/q',
+      'setquota -n 1 /g/q',
+      'setquota -n 0 /g/q',
+      'setquota -n 5 /g/q/a',
+      'setquota /g/q',
+      'setquota -n 3 /g/none',
+      'delquota -n /g/q',
+      'listquota /g/q',
+      'delquota /g/q',
+      'listquota /g/q',
+      'delquota /g/q',
+      'history',
+      'redo 1',
+      'redo 99',
+      'printwatches',
+      'printwatches off',
+      'printwatches',
+      'printwatches on',
+      'history',
+      'quit',
+    ]);
+  });
+
+  it('watches: get -w, ls -w, stat -w, old watch syntax, addWatch, removewatches, close', async () => {
+    await compareScript([
+      'create /g',
+      'create /g/w v',
+      'get -w /g/w',
+      'set /g/w v2',
+      'sync /g',
+      'get /g/w watch',
+      'delete /g/w',
+      'sync /g',
+      'ls -w /g',
+      'create /g/c',
+      'sync /g',
+      'ls /g watch',
+      'delete /g/c',
+      'sync /g',
+      'stat -w /g/new',
+      'stat /g/none watch',
+      'create /g/new',
+      'sync /g',
+      'stat /g/new watch',
+      'set /g/new 1',
+      'sync /g',
+      'get -w /g/new',
+      'removewatches /g/new -d',
+      'sync /g',
+      'removewatches /g/new',
+      'addWatch /g',
+      'create /g/new/deep',
+      'sync /g',
+      'removewatches /g -a',
+      'sync /g',
+      'printwatches off',
+      'get -w /g/new',
+      'set /g/new 2',
+      'sync /g',
+      'printwatches on',
+      'close',
+      'ls /',
+      'history',
+    ]);
+  });
+
+  it('non-interactive mode: one command, its output and exit code', async () => {
+    for (const cmd of [['ls', '/'], ['get', '/none'], ['stat', '/zookeeper'], ['nosuch']]) {
+      const apache = await runZkCli(zk.connectString, cmd);
+      const ours = await runShell(['-server', zk.connectString, ...cmd]);
+      expect({ cmd, code: ours.code }).toEqual({ cmd, code: apache.code });
+      expect(normalize(ours.stdout)).toEqual(normalize(apache.stdout));
+      expect(normalize(ours.stderr)).toEqual(normalize(apache.stderr));
+    }
+  });
+});

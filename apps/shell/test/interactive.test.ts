@@ -1,0 +1,139 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, ZkServer } from '@zkts/server';
+import { type ApacheZooKeeper, freePort, startApacheZooKeeper } from '@zkts/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenize } from '../src/args.js';
+import { complete } from '../src/completion.js';
+import { COMMANDS, Shell } from '../src/shell.js';
+import { normalize, runShell } from './helpers.js';
+
+let apache: ApacheZooKeeper;
+
+beforeAll(async () => {
+  apache = await startApacheZooKeeper();
+});
+afterAll(async () => {
+  await apache?.stop();
+});
+
+function captured(): { shell: Shell; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const shell = new Shell({ output: { out: (t) => out.push(t), err: (t) => err.push(t) } });
+  return { shell, out, err };
+}
+
+describe('the REPL', () => {
+  it('prints the prompt with the command number, keeps the history and redoes a command', async () => {
+    const input = [
+      'create /repl first',
+      'get /repl',
+      '',
+      'history',
+      'redo 1',
+      'set /repl second',
+      'redo 1',
+      'quit',
+    ];
+    const r = await runShell(['-server', apache.connectString, '-interactive'], `${input.join('\n')}\n`);
+    const host = apache.connectString;
+    expect(r.stdout).toContain('JLine support is enabled');
+    // The first prompt may show CONNECTING; a blank line does not take a number.
+    expect(r.stdout).toMatch(
+      new RegExp(`\\[zk: ${host.replace(/\./g, '\\.')}\\((CONNECTING|CONNECTED)\\) 0\\] `),
+    );
+    for (let n = 1; n <= 6; n++) expect(r.stdout).toContain(`[zk: ${host}(CONNECTED) ${n}] `);
+    expect(r.stdout).not.toContain(`(CONNECTED) 7] `);
+    const lines = normalize(r.stdout).map((l) => l.replace(/^(\[zk: [^\]]+\] )+/, ''));
+    const h = lines.indexOf('0 - create /repl first');
+    expect(lines.slice(h, h + 3)).toEqual(['0 - create /repl first', '1 - get /repl', '2 - history']);
+    expect(lines.filter((l) => l === 'first')).toHaveLength(2);
+    expect(lines).toContain('second');
+    expect(r.stderr).toContain('Created /repl');
+    expect(r.code).toBe(0);
+  });
+
+  it('exits non-zero when the last command failed', async () => {
+    const r = await runShell(['-server', apache.connectString], 'get /missing\n');
+    expect(r.stderr).toContain('Node does not exist: /missing');
+    expect(r.code).toBe(1);
+    const ok = await runShell(['-server', apache.connectString, 'ls', '/zookeeper']);
+    expect(ok.stdout).toContain('[config, quota]');
+    expect(ok.code).toBe(0);
+  });
+});
+
+describe('completion', () => {
+  const tree: Record<string, string[]> = { '/': ['zookeeper', 'zk', 'app'], '/app': ['one', 'two'] };
+  const list = async (p: string) => {
+    const c = tree[p];
+    if (c === undefined) throw new Error('NoNode');
+    return c;
+  };
+
+  it('completes command names for the first word', async () => {
+    expect(await complete('ge', COMMANDS, list)).toEqual([
+      ['get ', 'getAcl ', 'getAllChildrenNumber ', 'getEphemerals '],
+      'ge',
+    ]);
+    expect(await complete('', COMMANDS, list)).toEqual([COMMANDS.map((c) => `${c} `), '']);
+    expect((await complete('rm', COMMANDS, list))[0]).toEqual(['rmr ']);
+  });
+
+  it('completes znode paths from the parent listing', async () => {
+    expect(await complete('ls /z', COMMANDS, list)).toEqual([['/zk', '/zookeeper'], '/z']);
+    expect(await complete('get -s /app/t', COMMANDS, list)).toEqual([['/app/two'], '/app/t']);
+    expect(await complete('ls /app/', COMMANDS, list)).toEqual([['/app/one', '/app/two'], '/app/']);
+    expect(await complete('ls /none/x', COMMANDS, list)).toEqual([[], '/none/x']);
+    expect(await complete('ls foo', COMMANDS, list)).toEqual([[], 'foo']);
+  });
+});
+
+describe('parsing', () => {
+  it('splits words and strips quotes as zkCli does', () => {
+    expect(tokenize('create /a "two words" \'x y\'')).toEqual(['create', '/a', 'two words', 'x y']);
+    expect(tokenize('  ls   /  ')).toEqual(['ls', '/']);
+    expect(tokenize('set /a ""')).toEqual(['set', '/a', '']);
+  });
+});
+
+describe('legacy commands zkCli 3.8 dropped', () => {
+  it('ls2 prints children and stat as ls -s; rmr deletes a subtree as deleteall (on the zkts server)', async () => {
+    const port = await freePort();
+    const dataDir = await mkdtemp(join(tmpdir(), 'zkts-shell-'));
+    const server = await ZkServer.start({
+      config: parseConfig(
+        `tickTime=2000\ndataDir=${dataDir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\n`,
+      ).config,
+    });
+    try {
+      const { shell, out, err } = captured();
+      await shell.connect(`127.0.0.1:${port}`);
+      for (const l of [
+        'create /old',
+        'create /old/a',
+        'create /old/a/b',
+        'ls2 /old',
+        'ls -s /old',
+        'rmr /old',
+        'ls /',
+      ]) {
+        await shell.executeLine(l);
+      }
+      const text = out.join('').split('\n');
+      const first = text.indexOf('[a]');
+      const second = text.indexOf('[a]', first + 1);
+      expect(second).toBeGreaterThan(first);
+      expect(text.slice(first, first + 12)).toEqual(text.slice(second, second + 12));
+      expect(text).toContain('[zookeeper]');
+      expect(err.join('')).toContain('Created /old/a/b');
+      expect(shell.exitCode).toBe(0);
+      await shell.zk?.close();
+    } finally {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
