@@ -350,6 +350,10 @@ export class ZabLearner<T = Uint8Array, S = Uint8Array> {
     this._state = 'awaitingUpToDate';
     this.send({ type: 'ACK', zxid: makeZxid(this.epoch, 0n) }, out);
     this.ackDurable(out);
+    if (this.cfg.unsafe.applySyncedEarly) {
+      this.committed = this._lastLogged;
+      this.applyCommitted(out);
+    }
   }
 
   private diskDone(seq: number, out: ZabOutput<T, S>[]): undefined {

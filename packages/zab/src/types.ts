@@ -172,6 +172,11 @@ export interface UnsafeVariants {
   readonly ignoreTrunc?: boolean;
   /** Leader: do not step down when a learner's history is ahead of its own. */
   readonly skipAheadCheck?: boolean;
+  /**
+   * Learner: apply everything synced as soon as NEWLEADER is acknowledged, outstanding proposals
+   * included, instead of waiting for UPTODATE and COMMIT (the ZOOKEEPER-3911 family).
+   */
+  readonly applySyncedEarly?: boolean;
 }
 
 export interface ZabConfig {

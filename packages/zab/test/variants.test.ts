@@ -46,6 +46,12 @@ const variants: Array<{
     aggressive: false,
     election: 'standin',
   },
+  {
+    name: 'learner applies synced proposals before they are committed',
+    unsafe: { applySyncedEarly: true },
+    budget: 6000,
+    aggressive: false,
+  },
 ];
 
 describe('the checkers catch known-wrong variants', () => {
