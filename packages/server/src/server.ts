@@ -158,7 +158,6 @@ export class ZkServer {
   private listener: Server | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private containerTimer: NodeJS.Timeout | undefined;
-  private purgeTimer: NodeJS.Timeout | undefined;
   private snapshotting = false;
   private stopped = false;
   private fatalError: Error | undefined;
@@ -289,13 +288,7 @@ export class ZkServer {
     this.containerTimer = setInterval(() => this.expireContainers(), this.config.containerCheckIntervalMs);
     this.containerTimer.unref();
     this.store.onSnapshotDue(() => void this.takeSnapshot());
-    if (this.config.purgeIntervalHours > 0) {
-      this.purgeTimer = setInterval(
-        () => void this.store.purge().catch((e) => this.log.warn({ err: String(e) }, 'purge failed')),
-        this.config.purgeIntervalHours * 3_600_000,
-      );
-      this.purgeTimer.unref();
-    }
+    // Autopurge (autopurge.purgeInterval) runs inside the txn log store.
   }
 
   /** Stops listening, closes every connection and the txn log. Sessions survive on disk. */
@@ -304,7 +297,6 @@ export class ZkServer {
     this.stopped = true;
     clearTimeout(this.tickTimer);
     clearInterval(this.containerTimer);
-    clearInterval(this.purgeTimer);
     for (const c of this.connections) c.close('server shutting down');
     await new Promise<void>((resolve) => (this.listener ? this.listener.close(() => resolve()) : resolve()));
     // Let in-flight appends finish so their replies are not lost for nothing.
@@ -560,11 +552,26 @@ export class ZkServer {
       () => {
         this.counters.fsyncTime.record(Date.now() - t0);
         entry.durable = true;
-        this.applyDurable();
+        this.scheduleApply();
       },
       (e: Error) => this.fail(e),
     );
   }
+
+  /**
+   * Applies durable txns on the next turn rather than in the log's completion: the log issues
+   * its next write and fsync first, so applying one batch overlaps with the disk work of the next.
+   */
+  private scheduleApply(): void {
+    if (this.applyScheduled) return;
+    this.applyScheduled = true;
+    setImmediate(() => {
+      this.applyScheduled = false;
+      this.applyDurable();
+    });
+  }
+
+  private applyScheduled = false;
 
   private applyDurable(): void {
     while (this.pending.length > 0 && (this.pending[0] as PendingTxn).durable) {
