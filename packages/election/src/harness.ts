@@ -9,7 +9,7 @@ import {
   type MemberTimer,
   type PersistedElectionState,
 } from './member-core.js';
-import { type Credentials, hex, type Notification, ranksAbove } from './vote.js';
+import { type Credentials, hex, type Notification } from './vote.js';
 
 export interface MemberOptions {
   /** Time a learner waits to be accepted by its leader, and a leader to gather a quorum (ms). */
@@ -163,6 +163,19 @@ function isMemberTimer(name: string): name is MemberTimer {
 
 type View = SimView<SimMember, PersistedElectionState>;
 
+/**
+ * The vote order, written independently of `ranksAbove` so that the invariant does not trust the
+ * code it checks: lexicographic on (peerEpoch, zxid, sid).
+ */
+function outranks(a: Credentials, b: Credentials): boolean {
+  const ka = [a.peerEpoch, a.zxid, BigInt(a.leader)];
+  const kb = [b.peerEpoch, b.zxid, BigInt(b.leader)];
+  for (let i = 0; i < ka.length; i++) {
+    if ((ka[i] as bigint) !== (kb[i] as bigint)) return (ka[i] as bigint) > (kb[i] as bigint);
+  }
+  return false;
+}
+
 function credentialsOf(
   view: View,
   id: number,
@@ -202,7 +215,7 @@ export function leaderIsMaximal(spec: EnsembleSpec): Invariant<SimMember, Persis
         }
         for (const s of looking) {
           const c = credentialsOf(view, s, spec.initial);
-          if (ranksAbove(c, leader)) {
+          if (outranks(c, leader)) {
             return `server ${id} decided for ${d.vote.leader} but supporter ${s} ranks above it`;
           }
         }

@@ -54,7 +54,7 @@ function runSeed(seed: number, p: Profile, trace = 0) {
       election: { finalizeWaitMs: p.finalizeWaitMs, maxNotificationIntervalMs: 4000 },
       keepLogs: trace > 0,
     }),
-    { seed, ids, network: p.network, faults: p.faults, startAtMs, invariants, trace },
+    { seed, ids, network: p.network, faults: p.faults, startAtMs, invariants, trace, maxEvents: 200_000 },
   );
   const quietAt = Math.max(p.faults?.untilMs ?? 0, p.stagger);
   sim.run(quietAt);
