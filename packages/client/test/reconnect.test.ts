@@ -192,22 +192,50 @@ describe.each(TARGETS)('connection management against %s', (target) => {
     await c.connect();
     const p = root();
     await c.create(p, 'v1');
+    await c.create(`${p}/gone`);
     const events: WatchedEvent[] = [];
-    await c.getData(p, { watch: (e) => events.push(e) });
+    const w = (e: WatchedEvent) => events.push(e);
+    await c.getData(p, { watch: w });
+    await c.getChildren(p, { watch: w });
+    expect(await c.exists(`${p}/new`, { watch: w })).toBeNull();
+    await c.getData(`${p}/gone`, { watch: w });
+    await c.exists(`${p}/same`, { watch: w });
     px.mode = 'refuse';
     // Another connection takes the session over: the server closes this client's connection.
-    const hijack = await hijackSession(server.port, c.sessionId, c.sessionPassword, { path: p, data: 'v2' });
+    const acl = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
+    const hijack = await hijackSession(server.port, c.sessionId, c.sessionPassword, [
+      { type: 'setData', path: p, data: Buffer.from('v2'), version: -1 },
+      { type: 'create', path: `${p}/new`, data: null, acl, flags: 0 },
+      { type: 'delete', path: `${p}/gone`, version: -1 },
+    ]);
     expect(hijack.timeout).toBeGreaterThan(0);
-    expect(hijack.err).toBe(0);
+    expect(hijack.errs).toEqual([0, 0, 0]);
     await waitUntil(() => c.state === 'disconnected', 5000, 'disconnected');
     expect(events).toEqual([]);
     px.mode = 'pass';
     await c.connect();
-    // setWatches2 told the server the last zxid seen: the change made meanwhile fires the watch.
-    await waitUntil(() => events.length === 1, 5000, 'the missed event');
-    expect(events[0]).toEqual({ type: EventType.NodeDataChanged, state: KeeperState.SyncConnected, path: p });
+    // setWatches2 told the server the last zxid seen: what changed meanwhile fires at once.
+    await waitUntil(() => events.length >= 4, 5000, 'the missed events');
+    await c.sync(p);
+    expect(events.map((e) => `${e.type} ${e.path}`).sort()).toEqual(
+      [
+        `${EventType.NodeDataChanged} ${p}`,
+        `${EventType.NodeChildrenChanged} ${p}`,
+        `${EventType.NodeCreated} ${p}/new`,
+        `${EventType.NodeDeleted} ${p}/gone`,
+      ].sort(),
+    );
+    expect(events.every((e) => e.state === KeeperState.SyncConnected)).toBe(true);
     expect(states).toEqual(['connected', 'disconnected', 'connected']);
     expect((await c.getData(p)).data.toString()).toBe('v2');
+    // The watch on an unchanged path is still registered and fires later.
+    await admin.create(`${p}/same`);
+    await waitUntil(() => events.length === 5, 5000, 'the later event');
+    expect(events[4]).toEqual({
+      type: EventType.NodeCreated,
+      state: KeeperState.SyncConnected,
+      path: `${p}/same`,
+    });
   });
 
   it('re-registers persistent watches after a reconnect', async () => {

@@ -13,6 +13,7 @@ import {
   encodeRequestFrame,
   FrameReader,
   frame,
+  type Request,
 } from '@zkts/codec';
 import { parseConfig, ZkServer } from '@zkts/server';
 import { freePort, startApacheZooKeeper } from '@zkts/testkit';
@@ -168,15 +169,15 @@ export class TcpProxy {
 
 /**
  * Opens a bare connection that takes over a session (as a client resuming it elsewhere would), runs
- * one setData with it, then drops the socket without closing the session. The server closes the
+ * `ops` with it one by one, then drops the socket without closing the session. The server closes the
  * session's previous connection when this one connects: a server-side kill of that connection.
  */
 export async function hijackSession(
   port: number,
   sessionId: bigint,
   password: Uint8Array,
-  setData?: { path: string; data: string },
-): Promise<{ timeout: number; err?: number }> {
+  ops: Request[] = [],
+): Promise<{ timeout: number; errs: number[] }> {
   const socket = netConnect({ host: '127.0.0.1', port });
   const reader = new FrameReader();
   const frames: Buffer[] = [];
@@ -211,18 +212,13 @@ export async function hijackSession(
     ),
   );
   const res = decodeConnectResponse(await next());
-  let err: number | undefined;
-  if (setData !== undefined && res.timeOut > 0) {
-    socket.write(
-      encodeRequestFrame(1, {
-        type: 'setData',
-        path: setData.path,
-        data: Buffer.from(setData.data),
-        version: -1,
-      }),
-    );
-    err = decodeReplyHeader(await next()).err;
+  const errs: number[] = [];
+  if (res.timeOut > 0) {
+    for (const [i, op] of ops.entries()) {
+      socket.write(encodeRequestFrame(i + 1, op));
+      errs.push(decodeReplyHeader(await next()).err);
+    }
   }
   socket.destroy();
-  return err === undefined ? { timeout: res.timeOut } : { timeout: res.timeOut, err };
+  return { timeout: res.timeOut, errs };
 }
