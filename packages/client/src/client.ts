@@ -128,6 +128,8 @@ class Connection {
   lastSend = Date.now();
   lastRecv = Date.now();
   timer: NodeJS.Timeout | undefined;
+  readTimeout = 0;
+  pingEvery = 0;
   connectTimer: NodeJS.Timeout | undefined;
   /** Read-only connections look for a read-write server: when, and how long until the next probe. */
   lastRwProbe = Date.now();
@@ -464,25 +466,39 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     this.waiting = [];
     for (const p of waiting) this.send(conn, p);
     this.stopSweep();
-    const readTimeout = Math.floor((res.timeOut * 2) / 3);
-    const pingEvery = Math.max(1, Math.floor(readTimeout / 2));
-    conn.timer = setInterval(
-      () => this.tick(conn, readTimeout, pingEvery),
-      Math.max(10, Math.min(pingEvery / 2, conn.readOnly ? MIN_RW_PROBE_DELAY : 1000)),
-    );
+    // As ZooKeeper's client: give up after two thirds of the session timeout without a byte from
+    // the server; ping after half of that without sending (a second earlier for long timeouts).
+    conn.readTimeout = Math.floor((res.timeOut * 2) / 3);
+    const half = Math.max(1, Math.floor(conn.readTimeout / 2));
+    conn.pingEvery = half > 2000 ? half - 1000 : half;
+    conn.lastRecv = Date.now();
+    this.arm(conn);
     this.setState(conn.readOnly ? 'connectedReadOnly' : 'connected');
     const waiters = this.connectWaiters;
     this.connectWaiters = [];
     for (const w of waiters) w.resolve();
   }
 
-  private tick(conn: Connection, readTimeout: number, pingEvery: number): void {
+  /** Sets the connection's timer for its next deadline: a ping, the read timeout, a probe. */
+  private arm(conn: Connection): void {
     const now = Date.now();
-    if (now - conn.lastRecv > readTimeout) {
+    let at = Math.min(conn.lastSend + conn.pingEvery, conn.lastRecv + conn.readTimeout + 1);
+    if (conn.readOnly && this.hosts.length > 1) at = Math.min(at, conn.lastRwProbe + conn.rwProbeDelay);
+    conn.timer = setTimeout(() => this.tick(conn), Math.max(1, at - now));
+  }
+
+  private tick(conn: Connection): void {
+    if (conn.closed) return;
+    const now = Date.now();
+    if (now - conn.lastRecv > conn.readTimeout) {
       this.lose(conn, `no reply from the server for ${now - conn.lastRecv} ms`);
       return;
     }
-    if (now - conn.lastSend >= pingEvery) this.write(conn, encodeRequestFrame(Xid.ping, { type: 'ping' }));
+    if (now - conn.lastSend >= conn.pingEvery) {
+      this.write(conn, encodeRequestFrame(Xid.ping, { type: 'ping' }));
+      // Counted as sent now, so that the timer waits for the next ping's turn.
+      conn.lastSend = now;
+    }
     if (
       conn.readOnly &&
       this.hosts.length > 1 &&
@@ -493,6 +509,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
       conn.rwProbeDelay = Math.min(conn.rwProbeDelay * 2, MAX_RW_PROBE_DELAY);
       this.probeReadWrite(conn);
     }
+    this.arm(conn);
   }
 
   /**
@@ -533,7 +550,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     if (conn.closed) return;
     conn.closed = true;
     clearTimeout(conn.connectTimer);
-    clearInterval(conn.timer);
+    clearTimeout(conn.timer);
     conn.socket.destroy();
     if (this.conn === conn) this.conn = undefined;
     const wasEstablished = conn.established;
@@ -690,15 +707,26 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
       }
       if (!any) break;
       const p: Pending = {
-        request: {
-          type: 'setWatches2',
-          relativeZxid: this.lastZxid,
-          dataWatches: batch.data,
-          existWatches: batch.exist,
-          childWatches: batch.child,
-          persistentWatches: batch.persistent,
-          persistentRecursiveWatches: batch.persistentRecursive,
-        },
+        // As ZooKeeper's client: the original setWatches when no persistent watch is in the batch
+        // (servers before 3.6 know only that one), setWatches2 otherwise.
+        request:
+          batch.persistent.length === 0 && batch.persistentRecursive.length === 0
+            ? {
+                type: 'setWatches',
+                relativeZxid: this.lastZxid,
+                dataWatches: batch.data,
+                existWatches: batch.exist,
+                childWatches: batch.child,
+              }
+            : {
+                type: 'setWatches2',
+                relativeZxid: this.lastZxid,
+                dataWatches: batch.data,
+                existWatches: batch.exist,
+                childWatches: batch.child,
+                persistentWatches: batch.persistent,
+                persistentRecursiveWatches: batch.persistentRecursive,
+              },
         xid: Xid.setWatches,
         counted: false,
         bytes: 0,

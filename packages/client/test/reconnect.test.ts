@@ -176,11 +176,11 @@ describe.each(TARGETS)('connection management against %s', (target) => {
   });
 
   it('keeps an idle session alive with pings', async () => {
-    const { c, states } = open(server.connectString, { sessionTimeout: 1000 });
+    const { c, states } = open(server.connectString, { sessionTimeout: 1500 });
     await c.connect();
     const p = root();
     await c.create(p, null, { mode: 'EPHEMERAL' });
-    await sleep(2500);
+    await sleep(3500);
     expect(states).toEqual(['connected']);
     expect(await admin.exists(p)).not.toBeNull();
     expect(await c.exists(p)).not.toBeNull();
