@@ -174,6 +174,9 @@ describe('zkts-shell prints what zkCli 3.8 prints', () => {
       'close',
       'ls /',
       'history',
+      `connect ${zk.connectString}`,
+      'ls /g',
+      'printwatches',
     ]);
   });
 
