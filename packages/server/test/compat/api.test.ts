@@ -15,6 +15,7 @@ interface Side {
   sessionId: bigint;
 }
 
+const OPEN_ACL = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
 const sides = new Map<TargetName, Side>();
 const side = (n: TargetName): Side => sides.get(n) as Side;
 
@@ -489,10 +490,15 @@ describe.each(TARGETS)('containers, TTL nodes and session expiry on %s', (name) 
     });
     const eph = await zk.must({ op: 'exists', path: '/exp-e', watch: true });
     expect(eph.stat?.ephemeralOwner).toBe(raw.session?.sessionId);
+    // A second session stays connected but silent (no pings): expiry closes its connection too.
+    const silent = await RawClient.connect(t.port, { timeoutMs: 4000 });
+    await silent.request({ type: 'create', path: '/exp-silent', data: null, acl: OPEN_ACL, flags: 1 });
     const t0 = Date.now();
     raw.destroy();
     await zk.waitForEvent((e) => e.path === '/exp-e' && e.type === 'NodeDeleted', 15_000);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2000);
+    await Promise.race([silent.closedPromise, new Promise((r) => setTimeout(r, 10_000))]);
+    expect(silent.closed).toBe(true);
     expect(
       (await zk.must({ op: 'getChildren', path: '/' })).children.filter((c) => c.startsWith('exp-')),
     ).toEqual([]);
