@@ -92,6 +92,8 @@ async function main(): Promise<void> {
     lines.push(l);
     wake?.();
   });
+  // Ctrl-C leaves the shell (as zkCli does when JLine is off; the session is closed cleanly).
+  rl.on('SIGINT', () => rl.close());
   rl.on('close', () => {
     closed = true;
     wake?.();

@@ -1,7 +1,7 @@
 import type { ZooKeeperClient } from '@zkts/client';
 import { createClient } from '@zkts/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lock, RecipeError } from '../src/index.js';
+import { LeaderLatch, Lock, RecipeError } from '../src/index.js';
 import { clients, closeAll, sleep, TARGETS, type Target, TcpProxy, until } from './targets.js';
 
 describe.each(TARGETS)('Lock against %s', (_name, start) => {
@@ -161,6 +161,33 @@ describe.each(TARGETS)('Lock against %s', (_name, start) => {
     } finally {
       await proxy.cut();
       await closeAll([holderZk, waiterZk]);
+    }
+  });
+
+  it('a leader whose session expires loses leadership and the follower takes over', async () => {
+    const proxy = new TcpProxy(target.port);
+    await proxy.start();
+    const leaderZk = createClient(`127.0.0.1:${proxy.listenPort}`, { sessionTimeout: 2000, retryDelay: 200 });
+    await leaderZk.connect();
+    const [followerZk] = (await clients(target.connectString, 1)) as [ZooKeeperClient];
+    const leader = new LeaderLatch(leaderZk, '/latch/expiry', 'a');
+    const follower = new LeaderLatch(followerZk, '/latch/expiry', 'b');
+    try {
+      leader.start();
+      expect(await leader.await(5000)).toBe(true);
+      follower.start();
+      expect(await follower.await(300)).toBe(false);
+      const lostLeadership = new Promise<void>((r) => leader.once('notLeader', r));
+      await proxy.cut();
+      expect(await follower.await(15_000)).toBe(true);
+      expect(await follower.getParticipants()).toEqual(['b']);
+      await proxy.restore();
+      await lostLeadership;
+      expect(leader.hasLeadership()).toBe(false);
+    } finally {
+      await proxy.cut();
+      await follower.close();
+      await closeAll([leaderZk, followerZk]);
     }
   });
 });
