@@ -41,6 +41,16 @@ async function waitUntil(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Lost and resumed. A stopping server may still accept a connection for a moment, so the client
+ * can go through more than one disconnect before it is back; it never expires.
+ */
+function expectResumed(states: ConnectionState[]): void {
+  expect(states.slice(0, 2)).toEqual(['connected', 'disconnected']);
+  expect(states.at(-1)).toBe('connected');
+  expect(states.filter((s) => s !== 'connected' && s !== 'disconnected')).toEqual([]);
+}
+
 describe.each(TARGETS)('connection management against %s', (target) => {
   let server: ServerHandle;
   let admin: ZooKeeperClient;
@@ -80,7 +90,7 @@ describe.each(TARGETS)('connection management against %s', (target) => {
   });
 
   it('resumes the session after the server restarts between two calls, with its watches', async () => {
-    const { c, states } = open(server.connectString, { sessionTimeout: 8000 });
+    const { c, states } = open(server.connectString, { sessionTimeout: 10_000 });
     await c.connect();
     const id = c.sessionId;
     const p = root();
@@ -94,7 +104,7 @@ describe.each(TARGETS)('connection management against %s', (target) => {
     await server.restart();
     // The second call: issued at once, it waits for the reconnect.
     expect((await c.getData(p)).data.toString()).toBe('v1');
-    expect(states).toEqual(['connected', 'disconnected', 'connected']);
+    expectResumed(states);
     expect(c.sessionId).toBe(id);
     expect(await c.exists(`${p}-eph`)).not.toBeNull();
 
@@ -111,7 +121,10 @@ describe.each(TARGETS)('connection management against %s', (target) => {
   });
 
   it('queues requests while the server is down and sends them when it is back', async () => {
-    const { c, states } = open(server.connectString, { sessionTimeout: 8000, connectionWaitTimeout: 20_000 });
+    const { c, states } = open(server.connectString, {
+      sessionTimeout: 10_000,
+      connectionWaitTimeout: 20_000,
+    });
     await c.connect();
     const p = root();
     await c.create(p, 'x');
@@ -124,7 +137,7 @@ describe.each(TARGETS)('connection management against %s', (target) => {
     expect(data.data.toString()).toBe('x');
     expect(stat?.numChildren).toBe(0);
     expect(created).toBe(`${p}/q`);
-    expect(states).toEqual(['connected', 'disconnected', 'connected']);
+    expectResumed(states);
   });
 
   it('fails requests that wait for a connection longer than connectionWaitTimeout', async () => {

@@ -55,4 +55,32 @@ describe('WatchRegistry', () => {
     r.clear();
     expect(r.size).toBe(0);
   });
+
+  it('takes one watcher or all of some kinds, and knows what is left on a path', () => {
+    const r = new WatchRegistry();
+    const a = w();
+    const b = w();
+    r.add('data', '/x', a);
+    r.add('data', '/x', b);
+    r.add('child', '/x', a);
+    r.add('persistent', '/y', b);
+    expect(r.hasWatcher('data', '/x', a)).toBe(true);
+    expect(r.take(['data', 'exist'], '/x', a)).toEqual(new Set([a]));
+    expect(r.hasWatcher('data', '/x', a)).toBe(false);
+    expect(r.has('data', '/x')).toBe(true);
+    expect(r.take(['data', 'exist'], '/x')).toEqual(new Set([b]));
+    expect(r.has('data', '/x')).toBe(false);
+    expect(r.hasAny('/x')).toBe(true);
+    expect(r.take(['child'], '/x', b).size).toBe(0);
+    expect(r.take(['child'], '/x')).toEqual(new Set([a]));
+    expect(r.hasAny('/x')).toBe(false);
+    expect(r.hasAny('/y')).toBe(true);
+    expect(r.snapshot()).toEqual({
+      data: [],
+      exist: [],
+      child: [],
+      persistent: ['/y'],
+      persistentRecursive: [],
+    });
+  });
 });
