@@ -1009,7 +1009,8 @@ export class ZkServer {
     ];
   }
 
-  private fourLetterSource(): FourLetterSource {
+  /** Live figures for four-letter words and operations tooling (AdminServer, metrics). */
+  fourLetterSource(): FourLetterSource {
     const c = this.counters;
     const cfg = this.config;
     return {
