@@ -71,6 +71,15 @@ function normalise(text: string): string {
     .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>')
     .split('\n')
     .filter((l) => !l.startsWith('SLF4J'));
+  // zkCli prints watch events from another thread, racing the commands' output: compare the events
+  // as a list of their own, after the output.
+  const events = lines.filter((l) => l.startsWith('WatchedEvent ')).sort();
+  const rest = lines.filter((l) => l !== '' && l !== 'WATCHER::' && !l.startsWith('WatchedEvent '));
+  return [...sortIds(rest), '--- events', ...events].join('\n');
+}
+
+/** Sorts runs of whoami's ids. */
+function sortIds(lines: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < lines.length; ) {
     let j = i;
@@ -80,7 +89,7 @@ function normalise(text: string): string {
       i = j;
     } else out.push(lines[i++] ?? '');
   }
-  return out.join('\n');
+  return out;
 }
 
 const outputs = new Map<TargetName, { stdout: string; stderr: string }>();
