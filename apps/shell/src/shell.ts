@@ -255,9 +255,11 @@ export class Shell {
 
   /** Runs one command given as words (the non-interactive `zkts-shell cmd args` form). */
   async processCmd(tokens: string[]): Promise<void> {
+    const previous = this.exitCode;
     try {
       await this.processZkCmd(tokens);
-      this.exitCode = 0;
+      // zkCli's quit exits with the code of the command before it.
+      this.exitCode = this.quitRequested ? previous : 0;
     } catch (e) {
       if (e instanceof CliError) {
         this.exitCode = e.exitCode;
@@ -877,15 +879,21 @@ async function subtree(zk: ZooKeeperClient, root: string): Promise<string[]> {
   return tree;
 }
 
-/** A hex dump in the layout of zkCli's `get -x`. */
+/** A hex dump in the boxed layout zkCli 3.8.6's `get -x` prints (16 bytes a row). */
 export function hexDump(data: Buffer): string {
-  const lines: string[] = [];
+  if (data.length === 0) return '';
+  const lines = [
+    '         +-------------------------------------------------+',
+    '         |  0  1  2  3  4  5  6  7  8  9  a  b  c  d  e  f |',
+    '+--------+-------------------------------------------------+----------------+',
+  ];
   for (let off = 0; off < data.length; off += 16) {
-    const chunk = data.subarray(off, off + 16);
-    const hexes = [...chunk].map((b) => b.toString(16).padStart(2, '0')).join(' ');
-    const text = [...chunk].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
-    lines.push(`${off.toString(16).padStart(8, '0')} ${hexes.padEnd(48)} ${text}`);
+    const chunk = [...data.subarray(off, off + 16)];
+    const hexes = chunk.map((b) => ` ${b.toString(16).padStart(2, '0')}`).join('');
+    const text = chunk.map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+    lines.push(`|${off.toString(16).padStart(8, '0')}|${hexes.padEnd(48)} |${text.padEnd(16)}|`);
   }
+  lines.push('+--------+-------------------------------------------------+----------------+');
   return lines.join('\n');
 }
 

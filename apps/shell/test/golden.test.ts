@@ -32,9 +32,9 @@ async function compareScript(lines: string[]): Promise<void> {
   await cleanUp();
   const ours = await runShell(['-server', zk.connectString], `${lines.join('\n')}\n`);
   await cleanUp();
-  expect(ours.code).toBe(apache.code);
   expect(normalize(ours.stdout)).toEqual(normalize(apache.stdout));
   expect(normalize(ours.stderr)).toEqual(normalize(apache.stderr));
+  expect(ours.code).toBe(apache.code);
 }
 
 describe('zkts-shell prints what zkCli 3.8 prints', () => {
@@ -177,6 +177,44 @@ describe('zkts-shell prints what zkCli 3.8 prints', () => {
       `connect ${zk.connectString}`,
       'ls /g',
       'printwatches',
+    ]);
+  });
+
+  it('less common options: recursive ACLs, batches, watch modes, missing arguments', async () => {
+    await compareScript([
+      'create /g',
+      'create /g/d hello-world-0123456789',
+      'create /g/d/x',
+      'create /g/d/x/y',
+      'setAcl -R /g/d world:anyone:rwa',
+      'getAcl /g/d/x/y',
+      'create /g/d/x/no',
+      'setAcl -v 5 /g/d world:anyone:cdrwa',
+      'setAcl /g/d world:anyone:cdrwz',
+      'setAcl -R /g/d world:anyone:cdrwa',
+      'getAcl /g/d/x',
+      'create -e /g/e',
+      'getEphemerals',
+      'ls -R -w /g/d',
+      'create /g/d/x/z',
+      'sync /g',
+      'removewatches /g/d -c',
+      'addWatch -m PERSISTENT /g/d',
+      'set /g/d again',
+      'sync /g',
+      'addWatch -m bogus /g/d',
+      'addWatch /g/d extra',
+      'removewatches /g/d -a -l',
+      'removewatches /g/none',
+      'deleteall -b 1 /g/d',
+      'ls /g',
+      'create -t abc /g/t',
+      'set /g',
+      'delete',
+      'ls',
+      'getAllChildrenNumber',
+      'stat',
+      'quit',
     ]);
   });
 

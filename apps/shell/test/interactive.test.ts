@@ -137,3 +137,30 @@ describe('legacy commands zkCli 3.8 dropped', () => {
     }
   });
 });
+
+describe('get -b / -x and set -b (zkCli 3.8.6 options, absent from 3.8.0)', () => {
+  it('prints base64 and a boxed hex dump, and decodes base64 input', async () => {
+    const { shell, out } = captured();
+    await shell.connect(apache.connectString);
+    await shell.executeLine('create /fmt hello-world-0123456789');
+    out.length = 0;
+    await shell.executeLine('get -b /fmt');
+    await shell.executeLine('get -x /fmt');
+    await shell.executeLine('set -b /fmt aGk=');
+    await shell.executeLine('get /fmt');
+    await shell.executeLine('delete /fmt');
+    expect(out.join('').split('\n')).toEqual([
+      Buffer.from('hello-world-0123456789').toString('base64'),
+      '         +-------------------------------------------------+',
+      '         |  0  1  2  3  4  5  6  7  8  9  a  b  c  d  e  f |',
+      '+--------+-------------------------------------------------+----------------+',
+      '|00000000| 68 65 6c 6c 6f 2d 77 6f 72 6c 64 2d 30 31 32 33 |hello-world-0123|',
+      '|00000010| 34 35 36 37 38 39                               |456789          |',
+      '+--------+-------------------------------------------------+----------------+',
+      'hi',
+      '',
+    ]);
+    expect(shell.exitCode).toBe(0);
+    await shell.zk?.close();
+  });
+});
