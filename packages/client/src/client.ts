@@ -1084,6 +1084,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   /** The node's children (names, unsorted as the server sends them); with `withStat`, its Stat too. */
   getChildren(path: string, options: ChildrenOptions & { withStat: true }): Promise<ChildrenResult>;
   getChildren(path: string, options?: ChildrenOptions & { withStat?: false }): Promise<string[]>;
+  getChildren(path: string, options: ChildrenOptions): Promise<string[] | ChildrenResult>;
   getChildren(path: string, options: ChildrenOptions = {}): Promise<string[] | ChildrenResult> {
     let serverPath: string;
     try {
