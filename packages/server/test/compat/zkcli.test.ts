@@ -59,6 +59,7 @@ const SCRIPT = [
   'create /bad/child x',
   'create nopath x',
   'history',
+  'redo 0',
   'printwatches off',
   'printwatches on',
   'whoami',
@@ -100,7 +101,15 @@ beforeAll(async () => {
     TARGETS.map(async (name) => {
       const t = await startTarget(name);
       targets.push(t);
-      const r = await runZkCliScript(t.connectString, SCRIPT);
+      // close and connect: the session ends (its ephemerals go) and a new one starts.
+      const r = await runZkCliScript(t.connectString, [
+        ...SCRIPT.slice(0, -1),
+        'close',
+        'ls /zk',
+        `connect ${t.connectString}`,
+        'ls /',
+        'quit',
+      ]);
       outputs.set(name, {
         stdout: normalise(r.stdout),
         stderr: normalise(r.stderr),
