@@ -265,6 +265,26 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     this.hosts = shuffle(parsed.hosts, random);
     const sessionTimeout = options.sessionTimeout ?? 30_000;
     const retryDelay = options.retryDelay ?? 1000;
+    const positive: Array<[string, number | undefined]> = [
+      ['sessionTimeout', sessionTimeout],
+      ['maxPendingRequests', options.maxPendingRequests],
+      ['maxPendingBytes', options.maxPendingBytes],
+      ['maxFrameSize', options.maxFrameSize],
+      ['connectTimeout', options.connectTimeout],
+    ];
+    const nonNegative: Array<[string, number | undefined]> = [
+      ['retryDelay', retryDelay],
+      ['maxRetryDelay', options.maxRetryDelay],
+      ['connectionWaitTimeout', options.connectionWaitTimeout],
+    ];
+    for (const [name, v] of positive) {
+      if (v !== undefined && !(Number.isFinite(v) && v > 0))
+        throw named('BadArguments', `${name} must be > 0, got ${v}`);
+    }
+    for (const [name, v] of nonNegative) {
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0))
+        throw named('BadArguments', `${name} must be >= 0, got ${v}`);
+    }
     this.opts = {
       sessionTimeout,
       readOnly: options.readOnly ?? false,
@@ -1422,8 +1442,14 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     const err = this.terminalError();
     if (err !== undefined) return Promise.reject(err);
     return new Promise((resolve, reject) => {
-      const entry: AuthEntry = { scheme, auth: toBuffer(auth) ?? EMPTY, waiters: [{ resolve, reject }] };
-      this.auth.push(entry);
+      const bytes = toBuffer(auth) ?? EMPTY;
+      // The same credentials twice are kept (and re-sent on reconnects) once.
+      let entry = this.auth.find((a) => a.scheme === scheme && a.auth.equals(bytes));
+      if (entry === undefined) {
+        entry = { scheme, auth: Buffer.from(bytes), waiters: [] };
+        this.auth.push(entry);
+      }
+      entry.waiters.push({ resolve, reject });
       const conn = this.conn;
       if (conn?.established && !conn.closed) this.sendAuth(conn, entry);
       else this.start();

@@ -111,6 +111,16 @@ describe.each(TARGETS)('operations against %s', (target) => {
     expect((await rejects(zk.create(`${eph}/x`))).codeName).toBe('NoChildrenForEphemerals');
   });
 
+  it('refuses bad options', () => {
+    expect(() => createClient(server.connectString, { sessionTimeout: 0 })).toThrow(KeeperError);
+    expect(() => createClient(server.connectString, { maxPendingRequests: -1 })).toThrow(
+      /maxPendingRequests/,
+    );
+    expect(() => createClient(server.connectString, { retryDelay: Number.NaN })).toThrow(/retryDelay/);
+    expect(() => createClient('')).toThrow(KeeperError);
+    expect(() => createClient(server.connectString, { sessionId: 1n })).toThrow(/sessionPassword/);
+  });
+
   it('validates paths on the client side', async () => {
     expect((await rejects(zk.create('no-slash'))).codeName).toBe('BadArguments');
     expect((await rejects(zk.getData('/a//b'))).codeName).toBe('BadArguments');
