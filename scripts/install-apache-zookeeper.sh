@@ -5,9 +5,10 @@
 set -euo pipefail
 
 JAR=/usr/share/java/zookeeper.jar
+SERVLET_JAR=/usr/share/java/servlet-api.jar
 
 have_zk38() {
-  [ -f "$JAR" ] && command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 &&
+  [ -f "$JAR" ] && [ -f "$SERVLET_JAR" ] && command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 &&
     dpkg-query -W -f='${Version}' zookeeper 2>/dev/null | grep -q '^3\.8\.'
 }
 
@@ -24,7 +25,7 @@ fi
 
 echo "Installing Apache ZooKeeper 3.8 from Debian's zookeeper package..."
 export DEBIAN_FRONTEND=noninteractive
-if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends zookeeper default-jdk-headless >/dev/null; }; then
+if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends zookeeper libservlet-api-java default-jdk-headless >/dev/null; }; then
   echo "ERROR: could not install Debian's zookeeper package (apt-get failed)." >&2
   echo "The compatibility tests need Apache ZooKeeper 3.8 and do not run without it." >&2
   exit 1

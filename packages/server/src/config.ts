@@ -30,6 +30,8 @@ export interface AdminServerConfig {
   address: string;
   port: number;
   commandUrl: string;
+  /** `admin.console.enabled`: the web console served by the AdminServer. */
+  consoleEnabled: boolean;
 }
 
 export interface ServerConfig {
@@ -299,6 +301,9 @@ const SETTERS: Record<string, Setter> = {
     if (!l.value.startsWith('/')) fail(w, l, 'must start with /');
     c.admin.commandUrl = l.value;
   },
+  'admin.console.enabled': (w, l, c) => {
+    c.admin.consoleEnabled = bool(w, l);
+  },
   'metricsProvider.httpPort': (w, l, c) => {
     c.metricsHttpPort = port(w, l, l.value);
   },
@@ -371,7 +376,7 @@ function defaults(): MutableConfig {
     standaloneEnabled: true,
     syncEnabled: true,
     servers: [],
-    admin: { enabled: true, address: '0.0.0.0', port: 8080, commandUrl: '/commands' },
+    admin: { enabled: true, address: '0.0.0.0', port: 8080, commandUrl: '/commands', consoleEnabled: true },
   };
 }
 

@@ -8,6 +8,8 @@ import { fourLetterWord, freePort, waitFor } from './ports.js';
 /** Where Debian's zookeeper package puts the server and client. */
 export const APACHE_ZK_JAR = '/usr/share/java/zookeeper.jar';
 export const APACHE_ZK_CONF_DIR = '/etc/zookeeper/conf';
+/** Debian's servlet API jar (libservlet-api-java): Apache's AdminServer needs it on the classpath. */
+export const SERVLET_API_JAR = '/usr/share/java/servlet-api.jar';
 
 /** Thrown when Apache ZooKeeper is needed and not installed: tests fail loudly, never skip. */
 export class ApacheZooKeeperMissing extends Error {
@@ -36,6 +38,11 @@ export interface ApacheZooKeeperOptions {
   /** Data directory; a fresh temporary one (removed on stop) by default. */
   dataDir?: string;
   startTimeoutMs?: number;
+  /**
+   * Starts Apache's AdminServer (Jetty) on 127.0.0.1 at this port, with the servlet API jar on
+   * the classpath. Off by default.
+   */
+  adminServerPort?: number;
 }
 
 export interface ApacheZooKeeper {
@@ -59,6 +66,12 @@ const DEFAULT_JVM = ['-Xmx512m', '-XX:+UseSerialGC', '-Xshare:auto'];
 /** Starts a throwaway standalone Apache ZooKeeper 3.8 on 127.0.0.1 and waits until it serves requests. */
 export async function startApacheZooKeeper(options: ApacheZooKeeperOptions = {}): Promise<ApacheZooKeeper> {
   assertApacheZooKeeperInstalled();
+  if (options.adminServerPort !== undefined && !existsSync(SERVLET_API_JAR)) {
+    throw new Error(
+      `Apache ZooKeeper's AdminServer needs ${SERVLET_API_JAR} (Debian's libservlet-api-java). ` +
+        'Run scripts/install-apache-zookeeper.sh.',
+    );
+  }
   const port = options.port ?? (await freePort());
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'apache-zk-')));
@@ -73,6 +86,13 @@ export async function startApacheZooKeeper(options: ApacheZooKeeperOptions = {})
     '4lw.commands.whitelist': '*',
     'admin.enableServer': 'false',
     extendedTypesEnabled: 'true',
+    ...(options.adminServerPort === undefined
+      ? {}
+      : {
+          'admin.enableServer': 'true',
+          'admin.serverAddress': '127.0.0.1',
+          'admin.serverPort': String(options.adminServerPort),
+        }),
     ...options.config,
   };
   const cfgPath = join(dataDir, 'zoo.cfg');
@@ -87,7 +107,9 @@ export async function startApacheZooKeeper(options: ApacheZooKeeperOptions = {})
     ...(options.jvmOptions ?? DEFAULT_JVM),
     ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`),
     '-cp',
-    `${APACHE_ZK_CONF_DIR}:${APACHE_ZK_JAR}`,
+    options.adminServerPort === undefined
+      ? `${APACHE_ZK_CONF_DIR}:${APACHE_ZK_JAR}`
+      : `${APACHE_ZK_CONF_DIR}:${APACHE_ZK_JAR}:${SERVLET_API_JAR}`,
     'org.apache.zookeeper.server.ZooKeeperServerMain',
     cfgPath,
   ];
