@@ -350,6 +350,28 @@ describe.each(TARGETS)('connection management against %s', (target) => {
     expect(states).toEqual(['connected', 'disconnected', 'connected']);
   });
 
+  it('re-registers more watches than fit one setWatches request', async () => {
+    const px = await proxy();
+    const { c, states } = open(px.connectString);
+    await c.connect();
+    const p = root();
+    await c.create(p);
+    // 2500 paths of about 70 characters: more than the 128 KiB a batch holds.
+    const paths = Array.from({ length: 2500 }, (_, i) => `${p}/${'w'.repeat(60)}-${i}`);
+    const seen = new Set<string>();
+    await Promise.all(paths.map((q) => c.exists(q, { watch: (e) => seen.add(`${e.type} ${e.path}`) })));
+    px.dropAll();
+    await waitUntil(() => states.length === 3, 5000, 'a reconnect');
+    const first = paths[0] as string;
+    const last = paths.at(-1) as string;
+    await admin.create(first);
+    await admin.create(last);
+    await waitUntil(() => seen.size === 2, 5000, 'both events');
+    expect([...seen].sort()).toEqual(
+      [`${EventType.NodeCreated} ${first}`, `${EventType.NodeCreated} ${last}`].sort(),
+    );
+  });
+
   it('sends credentials again after a reconnect', async () => {
     const px = await proxy();
     const { c, states } = open(px.connectString);
