@@ -768,7 +768,10 @@ export class ZkServer {
 
   private onWrite(conn: Connection, xid: number, op: string, request: Request): void {
     const slot = conn.enqueueWrite(op);
-    const treeRequest = toTreeRequest(request);
+    // ZooKeeper reads a client's deleteContainer body as raw bytes, which never make a valid path:
+    // the request becomes an error txn (BadArguments). Only the server deletes containers.
+    const treeRequest: TreeRequest | undefined =
+      request.type === 'deleteContainer' ? { type: 'deleteContainer', path: '' } : toTreeRequest(request);
     if (treeRequest === undefined) {
       slot.complete(this.errorReply(xid, ErrorCode.BadArguments));
       return;
@@ -778,7 +781,22 @@ export class ZkServer {
       this.counters.updateLatency.record(Date.now() - t0);
       this.counters.latency.record(Date.now() - t0);
       conn.lastZxid = result.zxid;
-      slot.complete(this.writeReply(xid, request, result));
+      if (request.type === 'check' && result.err === 0) {
+        // A check outside multi has no reply ZooKeeper can write (a SetDataResponse without a
+        // stat): it closes the connection once the txn is applied.
+        slot.complete(undefined, true);
+        return;
+      }
+      let reply: Buffer;
+      try {
+        reply = this.writeReply(xid, request, result);
+      } catch (e) {
+        // A reply that cannot be built ends this connection, never the server.
+        this.log.error({ remote: conn.remote, op, err: (e as Error).message }, 'cannot build reply');
+        slot.complete(undefined, true);
+        return;
+      }
+      slot.complete(reply);
     });
   }
 
