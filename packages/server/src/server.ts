@@ -755,15 +755,15 @@ export class ZkServer {
       for (const id of digestAuthIds(text, this.config.superDigest)) {
         if (!conn.authIds.some((a) => a.scheme === id.scheme && a.id === id.id)) conn.authIds.push(id);
       }
-      conn.write(this.reply({ xid: Xid.auth, zxid: 0n, err: 0 }, null));
+      // The reply echoes the request's xid (clients send -4), as ZooKeeper's.
+      conn.write(this.reply({ xid, zxid: 0n, err: 0 }, null));
       return;
     }
     // Unknown scheme (or one zkts does not provide): AuthFailed, and the connection is closed.
     this.counters.authFailedCount++;
     this.log.warn({ remote: conn.remote, scheme }, 'authentication failed: no provider for scheme');
-    conn.write(this.reply({ xid: Xid.auth, zxid: 0n, err: ErrorCode.AuthFailed }, null));
+    conn.write(this.reply({ xid, zxid: 0n, err: ErrorCode.AuthFailed }, null));
     conn.close('auth failed');
-    void xid;
   }
 
   private onWrite(conn: Connection, xid: number, op: string, request: Request): void {

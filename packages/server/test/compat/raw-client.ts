@@ -27,6 +27,8 @@ export class RawClient {
   private nextXid = 1;
   private connectWaiter: ((r: ConnectResponse) => void) | undefined;
   readonly notifications: { type: number; path: string }[] = [];
+  /** Every frame after the handshake, in arrival order: `event <type> <path>` or `reply <xid> err <code>`. */
+  readonly arrivals: string[] = [];
   /** Replies to requests sent with `write`/`send` (not `request`): xid and error code. */
   readonly unsolicited: { xid: number; err: number | undefined }[] = [];
   closed = false;
@@ -100,10 +102,13 @@ export class RawClient {
     const xid = frame.readInt32BE(0);
     if (xid === -1) {
       const { response } = decodeResponse(frame, 'notification');
-      if (response !== null)
+      if (response !== null) {
         this.notifications.push({ type: response.event.type, path: response.event.path });
+        this.arrivals.push(`event ${response.event.type} ${response.event.path}`);
+      }
       return;
     }
+    this.arrivals.push(`reply ${xid} err ${frame.length >= 16 ? frame.readInt32BE(12) : '?'}`);
     const p = this.pending.get(xid);
     if (p === undefined) {
       this.unsolicited.push({ xid, err: frame.length >= 16 ? frame.readInt32BE(12) : undefined });

@@ -183,3 +183,72 @@ describe('raw requests', () => {
     for (let i = 0; i < apache.length; i++) expect([i, zkts[i]]).toEqual([i, apache[i]]);
   });
 });
+
+const WATCH_SCRIPT: Request[] = [
+  { type: 'create', path: '/w', data: d('v'), acl: OPEN, flags: 0 },
+  { type: 'create', path: '/w/c', data: null, acl: OPEN, flags: 0 },
+  { type: 'getData', path: '/w', watch: true },
+  { type: 'getChildren', path: '/w', watch: true },
+  { type: 'exists', path: '/w/new', watch: true },
+  { type: 'exists', path: '/w/c', watch: true },
+  // The session's own writes: each notification arrives before the reply that caused it.
+  { type: 'setData', path: '/w', data: d('v2'), version: -1 },
+  { type: 'create', path: '/w/new', data: null, acl: OPEN, flags: 0 },
+  { type: 'delete', path: '/w/c', version: -1 },
+  // Re-registration after a (pretend) reconnect: anything changed since zxid 1 fires at once.
+  {
+    type: 'setWatches2',
+    relativeZxid: 1n,
+    dataWatches: ['/w'],
+    existWatches: ['/w/new', '/w/absent'],
+    childWatches: ['/w', '/gone'],
+    persistentWatches: [],
+    persistentRecursiveWatches: [],
+  },
+  { type: 'addWatch', path: '/w', mode: 1 },
+  { type: 'create', path: '/w/new/deep', data: null, acl: OPEN, flags: 0 },
+  { type: 'setData', path: '/w/new/deep', data: d('x'), version: -1 },
+  { type: 'removeWatches', path: '/w', watcherType: 3 },
+  { type: 'setData', path: '/w', data: d('v3'), version: -1 },
+  { type: 'auth', authType: 0, scheme: 'digest', auth: d('alice:secret') },
+  { type: 'whoAmI' },
+  { type: 'auth', authType: 0, scheme: 'digest', auth: d('nocolon') },
+  { type: 'whoAmI' },
+  { type: 'auth', authType: 0, scheme: 'digest', auth: d('') },
+  { type: 'whoAmI' },
+  { type: 'ping' },
+  { type: 'sync', path: '/' },
+];
+
+describe('watch notifications on the wire', () => {
+  it('arrive in the same order relative to replies on both servers', async () => {
+    const seen: Record<string, string[]> = {};
+    for (const name of TARGETS) {
+      const t = await startTarget(name);
+      try {
+        const c = await RawClient.connect(t.port);
+        for (const req of WATCH_SCRIPT) {
+          if (req.type === 'auth') {
+            // Auth replies carry xid -4; wait for it by a following request.
+            c.send(req);
+            continue;
+          }
+          const r = await c.request(req);
+          if (req.type === 'whoAmI') {
+            const info = r.response?.type === 'whoAmI' ? r.response.clientInfo : [];
+            const ids = info.map((i) => `${i.authScheme}=${i.user}`).sort();
+            c.arrivals.push(`whoAmI ${ids.join(',')}`);
+          }
+        }
+        seen[name] = c.arrivals.map((a) =>
+          a.replace(/^reply -?\d+ /, (m) => (m.startsWith('reply -') ? m : 'reply n ')),
+        );
+        c.destroy();
+      } finally {
+        await t.stop();
+      }
+    }
+    expect(seen.apache).toContain('event 3 /w');
+    expect(seen.zkts).toEqual(seen.apache);
+  });
+});
