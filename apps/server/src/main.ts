@@ -7,6 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { type AdminServer, startAdminServer } from '@zkts/admin';
 import {
   configFromEnvironment,
   hasZooEnvironment,
@@ -37,6 +38,7 @@ function defaultConfig(): { config: ServerConfig; source: string } {
     'maxClientCnxns=60',
     '4lw.commands.whitelist=*',
     'extendedTypesEnabled=true',
+    'admin.serverAddress=127.0.0.1',
   ].join('\n');
   return { config: parseConfig(text, 'embedded defaults').config, source: 'embedded defaults' };
 }
@@ -93,6 +95,14 @@ async function main(): Promise<number> {
     return 2;
   }
   const server = await ZkServer.start({ config, logger: log });
+  let admin: AdminServer | undefined;
+  if (config.admin.enabled) {
+    // As ZooKeeper: a server whose AdminServer cannot start keeps serving clients.
+    admin = await startAdminServer({ server, config, logger: log }).catch((e: Error) => {
+      log.warn({ err: e.message }, 'Problem starting AdminServer');
+      return undefined;
+    });
+  }
   const { host, port } = server.address();
   log.info({ config: source, dataDir: config.dataDir, dataLogDir: config.dataLogDir }, 'configuration');
   process.stdout.write(`zkts-server: standalone on ${host}:${port}, data in ${config.dataDir}\n`);
@@ -101,7 +111,9 @@ async function main(): Promise<number> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    void server.close().then(() => process.exit(0));
+    void Promise.resolve(admin?.close())
+      .then(() => server.close())
+      .then(() => process.exit(0));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

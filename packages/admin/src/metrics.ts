@@ -171,7 +171,9 @@ export class Metrics {
   /** The Prometheus text exposition. */
   async exposition(): Promise<string> {
     this.refresh();
-    return this.registry.metrics();
+    // prom-client writes a NaN sample (e.g. an event-loop figure before its first sample) as
+    // `Nan`, which Prometheus's parser rejects; the format spells it `NaN`.
+    return (await this.registry.metrics()).replace(/ Nan$/gm, ' NaN');
   }
 
   get contentType(): string {

@@ -88,6 +88,7 @@ async function treeItem(path, label, ephemeral, numChildren) {
           void renderTree();
           return;
         }
+        message('');
         select(path);
       },
     },
@@ -443,11 +444,10 @@ function bind() {
     if (!q) return list.replaceChildren();
     try {
       const { paths, truncated } = await api('search', { q });
-      list.replaceChildren(
-        ...paths.map((p) => el('li', {}, el('a', { href: `#${p}` }, p))),
-        truncated ? el('li', {}, '…more') : null,
-        paths.length === 0 ? el('li', {}, 'no match') : null,
-      );
+      const items = paths.map((p) => el('li', {}, el('a', { href: `#${p}` }, p)));
+      if (truncated) items.push(el('li', {}, '…more'));
+      if (paths.length === 0) items.push(el('li', {}, 'no match'));
+      list.replaceChildren(...items);
     } catch (e) {
       message(e.message, 'error');
     }
