@@ -19,6 +19,9 @@ export interface RawClientOptions {
   timeoutMs?: number;
   sessionId?: bigint;
   passwd?: Uint8Array;
+  lastZxidSeen?: bigint;
+  /** Send the trailing readOnly byte (3.3+ clients); false sends none, as older clients. */
+  readOnlyByte?: boolean;
 }
 
 export class RawClient {
@@ -73,11 +76,11 @@ export class RawClient {
   handshake(opts: RawClientOptions = {}): Promise<ConnectResponse> {
     const body = encodeConnectRequest({
       protocolVersion: 0,
-      lastZxidSeen: 0n,
+      lastZxidSeen: opts.lastZxidSeen ?? 0n,
       timeOut: opts.timeoutMs ?? 30_000,
       sessionId: opts.sessionId ?? 0n,
       passwd: opts.passwd ?? new Uint8Array(16),
-      readOnly: false,
+      readOnly: opts.readOnlyByte === false ? undefined : false,
     });
     const frame = Buffer.alloc(4 + body.length);
     frame.writeInt32BE(body.length, 0);

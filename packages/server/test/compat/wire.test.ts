@@ -252,3 +252,64 @@ describe('watch notifications on the wire', () => {
     expect(seen.zkts).toEqual(seen.apache);
   });
 });
+
+describe('the connect handshake', () => {
+  it('negotiates, resumes and refuses sessions as Apache ZooKeeper does', async () => {
+    const seen: Record<string, unknown[]> = {};
+    for (const name of TARGETS) {
+      const t = await startTarget(name);
+      const out: unknown[] = [];
+      const attempt = async (label: string, opts: Parameters<typeof RawClient.connect>[1]) => {
+        const c = await RawClient.open(t.port);
+        const r = await Promise.race([
+          c.handshake(opts).then(
+            (x) => ({
+              timeOut: x.timeOut,
+              session: x.sessionId === 0n ? 'none' : x.sessionId === opts?.sessionId ? 'resumed' : 'new',
+              passwd: x.passwd.length,
+              readOnly: x.readOnly,
+            }),
+            () => 'closed without an answer',
+          ),
+          new Promise((res) => setTimeout(() => res('no answer'), 5000)),
+        ]);
+        await new Promise((res) => setTimeout(res, 100));
+        out.push([label, r, c.closed ? 'closed' : 'open']);
+        return c;
+      };
+      try {
+        const first = await RawClient.connect(t.port, { timeoutMs: 10_000 });
+        await first.request({ type: 'create', path: '/z', data: null, acl: OPEN, flags: 0 });
+        const s = first.session;
+        (await attempt('timeout below min', { timeoutMs: 1 })).destroy();
+        (await attempt('timeout above max', { timeoutMs: 1_000_000 })).destroy();
+        (await attempt('old client without readOnly byte', { readOnlyByte: false })).destroy();
+        (
+          await attempt('resume', {
+            sessionId: s?.sessionId ?? 0n,
+            passwd: s?.passwd ?? new Uint8Array(16),
+            timeoutMs: 20_000,
+          })
+        ).destroy();
+        (
+          await attempt('resume, wrong password', {
+            sessionId: s?.sessionId ?? 0n,
+            passwd: new Uint8Array(16).fill(7),
+          })
+        ).destroy();
+        (await attempt('unknown session', { sessionId: 0x1234567n, passwd: new Uint8Array(16) })).destroy();
+        (await attempt('client saw a newer zxid', { lastZxidSeen: 1_000_000n })).destroy();
+        first.destroy();
+      } finally {
+        await t.stop();
+      }
+      seen[name] = out;
+    }
+    expect(seen.apache?.[0]).toEqual([
+      'timeout below min',
+      { timeOut: 4000, session: 'new', passwd: 16, readOnly: false },
+      'open',
+    ]);
+    expect(seen.zkts).toEqual(seen.apache);
+  });
+});
