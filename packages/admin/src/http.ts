@@ -45,6 +45,8 @@ export interface AdminServerOptions {
    * Prometheus provider, none otherwise. `/metrics` is on the admin port in every case.
    */
   metricsPort?: number | false;
+  /** Where that port listens; defaults to `metricsProvider.httpHost`, else 0.0.0.0 as ZooKeeper. */
+  metricsHost?: string;
   /** The web console; defaults to `admin.console.enabled` (true). */
   console?: boolean;
   logger?: ServerLogger;
@@ -148,6 +150,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   else if (config.raw.get('metricsProvider.className') === PROMETHEUS_PROVIDER)
     metricsPort = DEFAULT_METRICS_PORT;
 
+  const metricsHost = options.metricsHost ?? config.metricsHttpHost ?? '0.0.0.0';
   const metrics = new Metrics(server, {
     exportProcessInfo: (config.raw.get('metricsProvider.exportJvmInfo') ?? 'true').toLowerCase() !== 'false',
   });
@@ -267,7 +270,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   if (metricsPort !== undefined) {
     metricsHttp = createServer(handler(true));
     try {
-      await listen(metricsHttp, host, metricsPort, 'metricsProvider.httpPort');
+      await listen(metricsHttp, metricsHost, metricsPort, 'metricsProvider.httpPort');
     } catch (e) {
       await new Promise<void>((r) => adminHttp.close(() => r()));
       metrics.close();
@@ -278,7 +281,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   let closed: Promise<void> | undefined;
   return {
     address: () => addressOf(adminHttp, host),
-    metricsAddress: () => (metricsHttp === undefined ? undefined : addressOf(metricsHttp, host)),
+    metricsAddress: () => (metricsHttp === undefined ? undefined : addressOf(metricsHttp, metricsHost)),
     metrics,
     close: () => {
       closed ??= (async () => {

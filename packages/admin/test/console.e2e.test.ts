@@ -14,6 +14,8 @@ import { getJson, startZkts, type TestZkts } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-artifacts');
+/** How long a poll waits for the page: the machine is shared and CI runs test files in parallel. */
+const WAIT = { timeout: 15_000, interval: 100 };
 const XSS = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
 
 describe('web console in Chromium', () => {
@@ -66,14 +68,16 @@ describe('web console in Chromium', () => {
 
   it('browses to a node and shows its data as text, JSON and hex, with its Stat', async () => {
     await page.goto(`${zkts.base}/console/#/app/config`);
-    await expect.poll(() => page.locator('#node-path').textContent()).toBe('/app/config');
+    await expect.poll(() => page.locator('#node-path').textContent(), WAIT).toBe('/app/config');
     await expect
       .poll(() => page.locator('#node-data').textContent())
       .toBe('{"replicas":3,"regions":["eu","us"]}');
     await page.click('.views button[data-view="json"]');
-    await expect.poll(() => page.locator('#node-data').textContent()).toContain('"replicas": 3,\n');
+    await expect.poll(() => page.locator('#node-data').textContent(), WAIT).toContain('"replicas": 3,\n');
     await page.click('.views button[data-view="hex"]');
-    await expect.poll(() => page.locator('#node-data').textContent()).toMatch(/^00000000 {2}7b 22 72 65/);
+    await expect
+      .poll(() => page.locator('#node-data').textContent(), WAIT)
+      .toMatch(/^00000000 {2}7b 22 72 65/);
     await page.click('.views button[data-view="text"]');
     expect(await statValue('version').textContent()).toBe('0');
     expect(await statValue('dataLength').textContent()).toBe('36');
@@ -86,11 +90,11 @@ describe('web console in Chromium', () => {
 
   it('edits a node: the version goes up, the server has the new data', async () => {
     await page.goto(`${zkts.base}/console/#/app/config`);
-    await expect.poll(() => statValue('version').textContent()).toBe('0');
+    await expect.poll(() => statValue('version').textContent(), WAIT).toBe('0');
     await page.fill('#editor', '{"replicas":5}');
     await page.click('#save');
-    await expect.poll(() => statValue('version').textContent()).toBe('1');
-    await expect.poll(() => page.locator('#message').textContent()).toContain('version 1');
+    await expect.poll(() => statValue('version').textContent(), WAIT).toBe('1');
+    await expect.poll(() => page.locator('#message').textContent(), WAIT).toContain('version 1');
     const { data, stat } = await zk.getData('/app/config');
     expect(data.toString()).toBe('{"replicas":5}');
     expect(stat.version).toBe(1);
@@ -99,7 +103,7 @@ describe('web console in Chromium', () => {
 
   it('refuses a save over a newer version (BadVersion)', async () => {
     await page.goto(`${zkts.base}/console/#/app`);
-    await expect.poll(() => statValue('version').textContent()).toBe('0');
+    await expect.poll(() => statValue('version').textContent(), WAIT).toBe('0');
     // Another client writes after the console read version 0; the console's save carries the
     // version it read, and the server refuses it.
     await zk.setData('/app', 'from another client');
@@ -120,22 +124,22 @@ describe('web console in Chromium', () => {
 
   it('shows a new ephemeral node and its session live', async () => {
     await page.goto(`${zkts.base}/console/#/app`);
-    await expect.poll(() => page.locator('#node-path').textContent()).toBe('/app');
+    await expect.poll(() => page.locator('#node-path').textContent(), WAIT).toBe('/app');
     const other = createClient(zkts.connectString);
     await other.connect();
     try {
       await other.create('/app/worker-1', 'busy', { mode: 'EPHEMERAL' });
       const item = page.locator('.tree .item[data-path="/app/worker-1"]');
-      await expect.poll(() => item.count(), { timeout: 10_000 }).toBe(1);
+      await expect.poll(() => item.count(), WAIT).toBe(1);
       expect(await item.locator('.eph').textContent()).toBe('ephemeral');
       await page.click('.tabs button[data-tab="sessions"]');
       const sid = `0x${other.sessionId.toString(16)}`;
       const row = page.locator('#sessions tr', { hasText: sid });
-      await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1);
+      await expect.poll(() => row.count(), WAIT).toBe(1);
       expect(await row.textContent()).toContain('/app/worker-1');
       await page.screenshot({ path: join(ARTIFACTS, 'console-sessions.png') });
       await other.close();
-      await expect.poll(() => item.count(), { timeout: 10_000 }).toBe(0);
+      await expect.poll(() => item.count(), WAIT).toBe(0);
     } finally {
       await other.close().catch(() => {});
     }
@@ -144,7 +148,7 @@ describe('web console in Chromium', () => {
   it('renders a node holding markup as text, never running it', async () => {
     await page.goto(`${zkts.base}/console/#/xss`);
     await page.click('.tabs button[data-tab="node"]');
-    await expect.poll(() => page.locator('#node-data').textContent()).toBe(XSS);
+    await expect.poll(() => page.locator('#node-data').textContent(), WAIT).toBe(XSS);
     expect(await page.locator('#node-data script, #node-data img').count()).toBe(0);
     expect(await page.evaluate('typeof window.__pwned')).toBe('undefined');
     await page.click('.views button[data-view="json"]');
@@ -164,16 +168,16 @@ describe('web console in Chromium', () => {
       await owner.close();
     }
     await page.goto(`${zkts.base}/console/#/secure`);
-    await expect.poll(() => page.locator('#node-data').textContent()).toContain('NoAuth');
+    await expect.poll(() => page.locator('#node-data').textContent(), WAIT).toContain('NoAuth');
     await page.fill('#editor', 'changed anonymously');
     await page.click('#save');
-    await expect.poll(() => page.locator('#message').textContent()).toContain('NoAuth');
+    await expect.poll(() => page.locator('#message').textContent(), WAIT).toContain('NoAuth');
     await page.fill('#auth', 'alice:secret');
     await page.click('#auth-form button');
-    await expect.poll(() => page.locator('#node-data').textContent()).toBe('top secret');
+    await expect.poll(() => page.locator('#node-data').textContent(), WAIT).toBe('top secret');
     await page.fill('#editor', 'changed by alice');
     await page.click('#save');
-    await expect.poll(() => statValue('version').textContent()).toBe('1');
+    await expect.poll(() => statValue('version').textContent(), WAIT).toBe('1');
     const reader = createClient(zkts.connectString, {
       authInfo: [{ scheme: 'digest', auth: 'alice:secret' }],
     });
@@ -200,9 +204,9 @@ describe('web console in Chromium', () => {
       '/zookeeper/config',
     ]);
     await page.click('.tabs button[data-tab="watches"]');
-    await expect.poll(() => page.locator('#watches tr', { hasText: '/app/config' }).count()).toBe(1);
+    await expect.poll(() => page.locator('#watches tr', { hasText: '/app/config' }).count(), WAIT).toBe(1);
     await page.click('.tabs button[data-tab="ensemble"]');
-    await expect.poll(() => page.locator('#ensemble').textContent()).toContain('standalone');
+    await expect.poll(() => page.locator('#ensemble').textContent(), WAIT).toContain('standalone');
     const load = setInterval(() => void zk.getData('/app').catch(() => {}), 20);
     try {
       await page.click('.tabs button[data-tab="charts"]');

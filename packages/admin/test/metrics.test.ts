@@ -51,7 +51,10 @@ describe('Prometheus /metrics', () => {
 
   beforeAll(async () => {
     metricsPort = await freePort();
-    zkts = await startZkts({ 'metricsProvider.httpPort': String(metricsPort) });
+    zkts = await startZkts({
+      'metricsProvider.httpPort': String(metricsPort),
+      'metricsProvider.httpHost': '127.0.0.1',
+    });
   });
   afterAll(async () => {
     await zkts?.stop();
@@ -86,6 +89,7 @@ describe('Prometheus /metrics', () => {
     }
     const other = await fetch(`http://127.0.0.1:${metricsPort}/commands/ruok`);
     expect(other.status).toBe(404);
+    expect(zkts.admin.metricsAddress()).toEqual({ host: '127.0.0.1', port: metricsPort });
   });
 
   it('moves counters, summaries and gauges under load', async () => {

@@ -71,6 +71,8 @@ export interface ServerConfig {
   servers: QuorumServerSpec[];
   admin: AdminServerConfig;
   metricsHttpPort?: number;
+  /** `metricsProvider.httpHost`: where Prometheus listens (ZooKeeper's default 0.0.0.0). */
+  metricsHttpHost?: string;
   /** Every key as written, for `conf` and `envi`. */
   raw: ReadonlyMap<string, string>;
 }
@@ -307,6 +309,10 @@ const SETTERS: Record<string, Setter> = {
   'metricsProvider.httpPort': (w, l, c) => {
     c.metricsHttpPort = port(w, l, l.value);
   },
+  'metricsProvider.httpHost': (w, l, c) => {
+    if (l.value === '') fail(w, l, 'empty address');
+    c.metricsHttpHost = l.value;
+  },
 };
 
 /** Keys ZooKeeper knows that zkts accepts without acting on them (no warning). */
@@ -321,6 +327,7 @@ const ACCEPTED_WITHOUT_EFFECT = new Set([
   'metricsProvider.className',
   'metricsProvider.exportJvmInfo',
   'admin.idleTimeout',
+  'admin.httpVersion',
   'skipACL',
   'preAllocSize',
   'commitLogCount',
