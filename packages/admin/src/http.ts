@@ -73,7 +73,7 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
 }
 
 function sendZkJson(res: ServerResponse, status: number, v: JsonValue): void {
-  send(res, status, 'application/json', `${toZkJson(v)}\n`);
+  send(res, status, 'application/json', toZkJson(v));
 }
 
 function sendApi(res: ServerResponse, status: number, v: ApiValue): void {

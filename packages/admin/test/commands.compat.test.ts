@@ -202,6 +202,46 @@ describe('AdminServer commands: zkts answers with Apache ZooKeeper 3.8 JSON', ()
     }
   });
 
+  it('writes JSON byte for byte as ZooKeeper does (field order, spacing, null error)', async () => {
+    for (const name of [
+      'ruok',
+      'isro',
+      'lead',
+      'no_such_command',
+      'stmk?traceMask=7',
+      'obsr',
+      'voting_view',
+    ]) {
+      const [a, z] = await Promise.all([
+        fetch(`${apacheAdmin}/commands/${name}`).then((r) => r.text()),
+        fetch(`${zkts.base}/commands/${name}`).then((r) => r.text()),
+      ]);
+      expect({ name, text: z }).toEqual({ name, text: a });
+    }
+  });
+
+  it('reports the same tree, session and connection figures in mntr', async () => {
+    const [a, z] = await Promise.all([
+      getJson(`${apacheAdmin}/commands/mntr`),
+      getJson(`${zkts.base}/commands/mntr`),
+    ]);
+    const pick = (b: unknown) => {
+      const m = b as Record<string, unknown>;
+      return Object.fromEntries(
+        [
+          'server_state',
+          'znode_count',
+          'ephemerals_count',
+          'approximate_data_size',
+          'global_sessions',
+          'num_alive_connections',
+          'outstanding_requests',
+        ].map((k) => [k, m[k]]),
+      );
+    };
+    expect(pick(z.body)).toEqual(pick(a.body));
+  });
+
   it('reports the same session, ephemeral and watch figures', async () => {
     const [a, z] = await Promise.all(
       ['dump', 'wchs', 'cons'].map(async (n) => {
