@@ -5,8 +5,8 @@
  */
 
 import { createClient, KeeperError, type ZooKeeperClient } from '@zkts/client';
-import { type ACL, errorCodeName, type Stat } from '@zkts/codec';
-import { digestAuthIds, ephemeralKind, TreeError } from '@zkts/data-tree';
+import { type ACL, errorCodeName, Perms, type Stat } from '@zkts/codec';
+import { aclAllows, digestAuthIds, ephemeralKind, parentPathOf, TreeError } from '@zkts/data-tree';
 import type { ZkServer } from '@zkts/server';
 
 export class ConsoleError extends Error {
@@ -165,13 +165,30 @@ export class ConsoleApi {
     };
   }
 
-  search(query: string | null): { [key: string]: ApiValue } {
+  /**
+   * Paths containing `query`. A path shows only when the caller may list its parent (READ on the
+   * parent, as getChildren needs), so a search reveals no more than browsing would.
+   */
+  search(query: string | null, auth: string | undefined): { [key: string]: ApiValue } {
     const q = (query ?? '').trim();
     if (q === '') throw new ConsoleError(400, 'missing parameter: q');
+    const tree = this.server.tree;
+    const ids = this.authIds(auth);
+    const listable = new Map<string, boolean>();
+    const canList = (parent: string): boolean => {
+      let ok = listable.get(parent);
+      if (ok === undefined) {
+        const acl = tree.aclOf(parent);
+        ok = acl !== undefined && aclAllows(acl, Perms.READ, ids);
+        listable.set(parent, ok);
+      }
+      return ok;
+    };
     const matches: string[] = [];
     let more = false;
-    for (const path of this.server.tree.paths()) {
-      if (path === '' || !path.includes(q)) continue;
+    for (const path of tree.paths()) {
+      if (path === '' || path === '/' || !path.includes(q)) continue;
+      if (!canList(parentPathOf(path) || '/')) continue;
       if (matches.length >= MAX_SEARCH_RESULTS) {
         more = true;
         break;

@@ -182,7 +182,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         case 'children':
           return sendApi(res, 200, api.children(q.get('path'), auth));
         case 'search':
-          return sendApi(res, 200, api.search(q.get('q')));
+          return sendApi(res, 200, api.search(q.get('q'), auth));
         case 'sessions':
           return sendApi(res, 200, api.sessions());
         case 'watches':

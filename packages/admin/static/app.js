@@ -54,6 +54,7 @@ async function write(req) {
 }
 
 function message(text, kind) {
+  state.messageAt = Date.now();
   const m = $('message');
   m.textContent = text;
   m.className = kind || '';
@@ -452,7 +453,11 @@ function bind() {
       message(e.message, 'error');
     }
   });
-  window.addEventListener('hashchange', () => void showSelected());
+  window.addEventListener('hashchange', () => {
+    // A result stays while the page moves to where the action led; older ones go.
+    if (Date.now() - (state.messageAt || 0) > 1000) message('');
+    void showSelected();
+  });
 }
 
 bind();

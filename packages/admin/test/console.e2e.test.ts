@@ -191,6 +191,26 @@ describe('web console in Chromium', () => {
     await page.click('#auth-form button');
   });
 
+  it('search shows no path below a node the caller may not read', async () => {
+    const owner = createClient(zkts.connectString, { authInfo: [{ scheme: 'digest', auth: 'bob:pw' }] });
+    await owner.connect();
+    try {
+      await owner.create('/hidden', '', { acl: CREATOR_ALL_ACL });
+      await owner.create('/hidden/needle', '', { acl: CREATOR_ALL_ACL });
+    } finally {
+      await owner.close();
+    }
+    const search = async (auth?: string) => {
+      const r = await fetch(`${zkts.base}/console/api/search?q=needle`, {
+        headers: auth === undefined ? {} : { 'X-ZK-Auth': `digest ${auth}` },
+      });
+      return ((await r.json()) as { paths: string[] }).paths;
+    };
+    expect(await search()).toEqual([]);
+    expect(await search('bob:wrong')).toEqual([]);
+    expect(await search('bob:pw')).toEqual(['/hidden/needle']);
+  });
+
   it('searches, shows watches, the ensemble and live charts', async () => {
     await zk.getData('/app/config', { watch: () => {} });
     await page.goto(`${zkts.base}/console/#/`);
