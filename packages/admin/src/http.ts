@@ -230,7 +230,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       return send(res, 200, 'text/html; charset=utf-8', indexPage(commandUrl));
     }
     if (path.startsWith(`${commandUrl}/`)) {
-      const name = decodeURIComponent(path.slice(commandUrl.length + 1));
+      const raw = path.slice(commandUrl.length + 1);
+      let name: string;
+      try {
+        name = decodeURIComponent(raw);
+      } catch {
+        name = raw;
+      }
       if (req.method !== 'GET') {
         return sendZkJson(res, 405, {
           command: name,

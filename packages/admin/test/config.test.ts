@@ -47,3 +47,55 @@ describe('admin and metrics keys in zoo.cfg', () => {
     }
   });
 });
+
+describe('bad requests', () => {
+  it('get JSON errors, never a stack trace', async () => {
+    const z = await startZkts();
+    try {
+      const cases: Array<[string, RequestInit | undefined, number]> = [
+        ['/commands/%E0%A4%A', undefined, 200],
+        ['/commands/stmk?traceMask=99999999999999999999', undefined, 200],
+        ['/console/api/node?path=%00', undefined, 400],
+        ['/console/api/node', undefined, 400],
+        ['/console/api/children?path=/nope', undefined, 404],
+        ['/console/api/search', undefined, 400],
+        ['/console/api/node?path=/', { headers: { 'X-ZK-Auth': 'basic abc' } }, 400],
+        [
+          '/console/api/write',
+          { method: 'POST', headers: { 'content-type': 'application/json', 'x-zk-console': '1' }, body: '{' },
+          400,
+        ],
+        [
+          '/console/api/write',
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-zk-console': '1' },
+            body: JSON.stringify({ op: 'setData', path: '/nope', data: 'x', version: 0 }),
+          },
+          404,
+        ],
+        [
+          '/console/api/write',
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-zk-console': '1' },
+            body: JSON.stringify({ op: 'setData', path: '/zookeeper', data: 'zz', encoding: 'hex' }),
+          },
+          400,
+        ],
+        ['/commands/ruok', { method: 'POST' }, 405],
+        ['/elsewhere', undefined, 404],
+      ];
+      for (const [path, init, status] of cases) {
+        const r = await fetch(`${z.base}${path}`, init);
+        const text = await r.text();
+        expect({ path, status: r.status }).toEqual({ path, status });
+        const body = JSON.parse(text) as { error?: unknown };
+        expect(typeof body.error).toBe('string');
+        expect(text).not.toMatch(/\n\s+at /);
+      }
+    } finally {
+      await z.stop();
+    }
+  });
+});
