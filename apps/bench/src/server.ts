@@ -3,13 +3,15 @@
  * for both), driven by the same raw-protocol load generator (@zkts/codec, pipelined requests).
  *
  *   pnpm build && pnpm --filter @zkts/bench run bench server \
- *     [--seconds 5] [--sessions 32] [--inflight 16] [--size 100] [--latency-ops 2000] \
+ *     [--seconds 5] [--rounds 5] [--sessions 32] [--inflight 16] [--size 100] [--latency-ops 2000] \
  *     [--targets apache,zkts|port:N]
  *
  * Write throughput: create and setData of `size` bytes from `sessions` sessions with `inflight`
  * requests each in flight. Read throughput: getData the same way. Latency: one session, one
  * request in flight, p50/p99 of setData and getData. zkts runs as its own process
- * (apps/server/dist/main.js), as Apache ZooKeeper runs in its JVM.
+ * (apps/server/dist/main.js), as Apache ZooKeeper runs in its JVM. Both servers run at once and
+ * take turns: each phase is cut into `rounds` slices measured alternately, so background load on
+ * a shared machine falls on both alike.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -174,9 +176,9 @@ async function throughput(
   clients: LoadClient[],
   inflight: number,
   seconds: number,
+  warmMs: number,
   op: Op,
-): Promise<{ opsPerSec: number; errors: number; generatorCpu: number }> {
-  const warmMs = 1000;
+): Promise<{ ops: number; errors: number; generatorCpuMs: number }> {
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   const from = start + warmMs;
@@ -209,27 +211,22 @@ async function throughput(
     ),
   );
   const cpu = process.cpuUsage(cpu0);
-  const wall = performance.now() - start;
-  return { opsPerSec: counted / seconds, errors, generatorCpu: (cpu.user + cpu.system) / 1000 / wall };
+  return { ops: counted, errors, generatorCpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
-async function latency(
-  c: LoadClient,
-  ops: number,
-  op: (n: number) => Request,
-): Promise<{ p50: number; p99: number }> {
-  for (let i = 0; i < Math.min(200, ops); i++) await c.call(op(i));
+async function latencySamples(c: LoadClient, ops: number, op: () => Request): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < ops; i++) {
     const t0 = performance.now();
-    const err = await c.call(op(i));
+    const err = await c.call(op());
     samples.push(performance.now() - t0);
     if (err !== 0) throw new Error(`latency op failed with ${err}`);
   }
-  samples.sort((a, b) => a - b);
-  const q = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] ?? 0;
-  return { p50: q(0.5), p99: q(0.99) };
+  return samples;
 }
+
+const quantile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
 
 interface Result {
   create: number;
@@ -242,58 +239,120 @@ interface Result {
   errors: number;
 }
 
-async function measure(target: Target, opts: Record<string, number>): Promise<Result> {
+interface Loaded {
+  target: Target;
+  clients: LoadClient[];
+  admin: LoadClient;
+  ops: { create: number; setData: number; getData: number };
+  errors: number;
+  cpuMs: number;
+  writeSamples: number[];
+  readSamples: number[];
+}
+
+/**
+ * Measures every target in turns: each phase is split into `rounds` slices and the targets take
+ * the slices in alternation, so background load on a shared machine hits both alike.
+ */
+async function measureAll(targets: Target[], opts: Record<string, number>): Promise<Map<string, Result>> {
   const sessions = opts.sessions ?? 32;
   const inflight = opts.inflight ?? 16;
   const seconds = opts.seconds ?? 5;
+  const rounds = opts.rounds ?? 5;
+  const slice = seconds / rounds;
+  const warmMs = 300;
   const data = Buffer.alloc(opts.size ?? 100, 0x61);
-  const clients = await Promise.all(Array.from({ length: sessions }, () => LoadClient.connect(target.port)));
-  const admin = clients[0] as LoadClient;
-  await admin.call({ type: 'create', path: '/bench', data: null, acl: OPEN, flags: 0 });
-  for (let s = 0; s < sessions; s++) {
-    await admin.call({ type: 'create', path: `/bench/d${s}`, data, acl: OPEN, flags: 0 });
+  const loaded: Loaded[] = [];
+  for (const target of targets) {
+    const clients = await Promise.all(
+      Array.from({ length: sessions }, () => LoadClient.connect(target.port)),
+    );
+    const admin = clients[0] as LoadClient;
+    await admin.call({ type: 'create', path: '/bench', data: null, acl: OPEN, flags: 0 });
+    for (let s = 0; s < sessions; s++) {
+      await admin.call({ type: 'create', path: `/bench/d${s}`, data, acl: OPEN, flags: 0 });
+    }
+    loaded.push({
+      target,
+      clients,
+      admin,
+      ops: { create: 0, setData: 0, getData: 0 },
+      errors: 0,
+      cpuMs: 0,
+      writeSamples: [],
+      readSamples: [],
+    });
   }
-  const create = await throughput(clients, inflight, seconds, (s, n) => ({
-    type: 'create',
-    path: `/bench/c${s}-${n}`,
-    data,
-    acl: OPEN,
-    flags: 0,
-  }));
-  const setData = await throughput(clients, inflight, seconds, (s) => ({
-    type: 'setData',
-    path: `/bench/d${s}`,
-    data,
-    version: -1,
-  }));
-  const getData = await throughput(clients, inflight, seconds, (s) => ({
-    type: 'getData',
-    path: `/bench/d${s}`,
-    watch: false,
-  }));
+  const phases: Array<[keyof Loaded['ops'], (round: number) => Op]> = [
+    [
+      'create',
+      (round) => (s, n) => ({
+        type: 'create',
+        path: `/bench/c${round}-${s}-${n}`,
+        data,
+        acl: OPEN,
+        flags: 0,
+      }),
+    ],
+    ['setData', () => (s) => ({ type: 'setData', path: `/bench/d${s}`, data, version: -1 })],
+    ['getData', () => (s) => ({ type: 'getData', path: `/bench/d${s}`, watch: false })],
+  ];
+  for (const [phase, makeOp] of phases) {
+    for (let round = 0; round < rounds; round++) {
+      for (const l of loaded) {
+        const r = await throughput(l.clients, inflight, slice, warmMs, makeOp(round));
+        l.ops[phase] += r.ops;
+        l.errors += r.errors;
+        l.cpuMs += r.generatorCpuMs;
+      }
+    }
+  }
   const latencyOps = opts.latencyOps ?? 2000;
-  const w = await latency(admin, latencyOps, () => ({
-    type: 'setData',
-    path: '/bench/d0',
-    data,
-    version: -1,
-  }));
-  const r = await latency(admin, latencyOps, () => ({ type: 'getData', path: '/bench/d0', watch: false }));
-  for (const c of clients) c.close();
-  process.stdout.write(
-    `${target.name}: load generator CPU (share of one core) create ${create.generatorCpu.toFixed(2)}, ` +
-      `setData ${setData.generatorCpu.toFixed(2)}, getData ${getData.generatorCpu.toFixed(2)}\n`,
-  );
-  return {
-    create: create.opsPerSec,
-    setData: setData.opsPerSec,
-    getData: getData.opsPerSec,
-    writeP50: w.p50,
-    writeP99: w.p99,
-    readP50: r.p50,
-    readP99: r.p99,
-    errors: create.errors + setData.errors + getData.errors,
-  };
+  const perRound = Math.max(1, Math.ceil(latencyOps / rounds));
+  for (const l of loaded) {
+    // Warm the path first.
+    await latencySamples(l.admin, 200, () => ({ type: 'getData', path: '/bench/d0', watch: false }));
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (const l of loaded) {
+      l.writeSamples.push(
+        ...(await latencySamples(l.admin, perRound, () => ({
+          type: 'setData',
+          path: '/bench/d0',
+          data,
+          version: -1,
+        }))),
+      );
+      l.readSamples.push(
+        ...(await latencySamples(l.admin, perRound, () => ({
+          type: 'getData',
+          path: '/bench/d0',
+          watch: false,
+        }))),
+      );
+    }
+  }
+  const out = new Map<string, Result>();
+  for (const l of loaded) {
+    for (const c of l.clients) c.close();
+    const w = [...l.writeSamples].sort((a, b) => a - b);
+    const r = [...l.readSamples].sort((a, b) => a - b);
+    const total = seconds * rounds > 0 ? seconds : 1;
+    process.stdout.write(
+      `${l.target.name}: load generator CPU ${(l.cpuMs / 1000).toFixed(1)} s over ${3 * total} s of measured load\n`,
+    );
+    out.set(l.target.name, {
+      create: l.ops.create / total,
+      setData: l.ops.setData / total,
+      getData: l.ops.getData / total,
+      writeP50: quantile(w, 0.5),
+      writeP99: quantile(w, 0.99),
+      readP50: quantile(r, 0.5),
+      readP99: quantile(r, 0.99),
+      errors: l.errors,
+    });
+  }
+  return out;
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -303,30 +362,33 @@ export async function run(args: string[]): Promise<void> {
     inflight: option(args, '--inflight', 16),
     size: option(args, '--size', 100),
     latencyOps: option(args, '--latency-ops', 2000),
+    rounds: option(args, '--rounds', 5),
   };
   const ti = args.indexOf('--targets');
   const names = ti >= 0 ? (args[ti + 1] ?? '').split(',') : ['apache', 'zkts'];
   process.stdout.write(
     `server benchmark: ${opts.sessions} sessions x ${opts.inflight} in flight, ${opts.size}-byte data, ` +
-      `${opts.seconds} s per phase, fsync on\n`,
+      `${opts.seconds} s per phase and server in ${opts.rounds} alternating slices, fsync on\n`,
   );
-  const results = new Map<string, Result>();
-  for (const name of names) {
-    // `port:N` measures a server started by hand (e.g. under --cpu-prof), reported as zkts.
-    const external = /^port:(\d+)$/.exec(name);
-    const target = external
-      ? { name: 'zkts', port: Number(external[1]), stop: async () => {} }
-      : name === 'apache'
-        ? await startApache()
-        : name === 'zkts'
-          ? await startZkts()
-          : undefined;
-    if (target === undefined) throw new Error(`unknown target ${name} (apache, zkts)`);
-    try {
-      results.set(target.name, await measure(target, opts));
-    } finally {
-      await target.stop();
+  const targets: Target[] = [];
+  let results = new Map<string, Result>();
+  try {
+    for (const name of names) {
+      // `port:N` measures a server started by hand (e.g. under --cpu-prof), reported as zkts.
+      const external = /^port:(\d+)$/.exec(name);
+      const target = external
+        ? { name: 'zkts', port: Number(external[1]), stop: async () => {} }
+        : name === 'apache'
+          ? await startApache()
+          : name === 'zkts'
+            ? await startZkts()
+            : undefined;
+      if (target === undefined) throw new Error(`unknown target ${name} (apache, zkts)`);
+      targets.push(target);
     }
+    results = await measureAll(targets, opts);
+  } finally {
+    for (const t of targets) await t.stop();
   }
   const rows: Array<[string, keyof Result, 'higher' | 'lower']> = [
     ['create ops/s', 'create', 'higher'],
