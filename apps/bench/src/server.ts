@@ -11,10 +11,11 @@
  * request in flight, p50/p99 of setData and getData. zkts runs as its own process
  * (apps/server/dist/main.js), as Apache ZooKeeper runs in its JVM. Both servers run at once and
  * take turns: each phase is cut into `rounds` slices measured alternately, so background load on
- * a shared machine falls on both alike.
+ * a shared machine falls on both alike. It also reports each server's CPU time per request (from
+ * /proc), which background load disturbs far less than throughput.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -125,8 +126,25 @@ class LoadClient {
 interface Target {
   name: string;
   port: number;
+  /** The server's process, to read its CPU time. */
+  pid?: number | undefined;
   stop(): Promise<void>;
 }
+
+/** CPU milliseconds (user + system) a process has used, from /proc; undefined elsewhere. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the line (11 and 12 after the command), in ticks.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+const CLOCK_TICKS = 100;
 
 async function startZkts(): Promise<Target> {
   if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing: run \`pnpm build\` first`);
@@ -156,6 +174,7 @@ async function startZkts(): Promise<Target> {
   return {
     name: 'zkts',
     port,
+    pid: child.pid,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
@@ -166,7 +185,7 @@ async function startZkts(): Promise<Target> {
 
 async function startApache(): Promise<Target> {
   const zk = await startApacheZooKeeper({ jvmOptions: ['-Xmx1g', '-Xms1g'] });
-  return { name: 'apache', port: zk.port, stop: () => zk.stop() };
+  return { name: 'apache', port: zk.port, pid: zk.process.pid, stop: () => zk.stop() };
 }
 
 type Op = (session: number, n: number) => Request;
@@ -178,12 +197,13 @@ async function throughput(
   seconds: number,
   warmMs: number,
   op: Op,
-): Promise<{ ops: number; errors: number; generatorCpuMs: number }> {
+): Promise<{ ops: number; completed: number; errors: number; generatorCpuMs: number }> {
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   const from = start + warmMs;
   const until = from + seconds * 1000;
   let counted = 0;
+  let completed = 0;
   let errors = 0;
   await Promise.all(
     clients.map(
@@ -200,6 +220,7 @@ async function throughput(
             open++;
             c.send(op(s, n++), (err) => {
               open--;
+              completed++;
               const t = performance.now();
               if (err !== 0) errors++;
               else if (t >= from && t < until) counted++;
@@ -211,7 +232,7 @@ async function throughput(
     ),
   );
   const cpu = process.cpuUsage(cpu0);
-  return { ops: counted, errors, generatorCpuMs: (cpu.user + cpu.system) / 1000 };
+  return { ops: counted, completed, errors, generatorCpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 async function latencySamples(c: LoadClient, ops: number, op: () => Request): Promise<number[]> {
@@ -229,6 +250,10 @@ const quantile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
 
 interface Result {
+  /** Server CPU microseconds per completed request, per phase (NaN without /proc). */
+  createCpuUs: number;
+  setDataCpuUs: number;
+  getDataCpuUs: number;
   create: number;
   setData: number;
   getData: number;
@@ -244,6 +269,8 @@ interface Loaded {
   clients: LoadClient[];
   admin: LoadClient;
   ops: { create: number; setData: number; getData: number };
+  completed: { create: number; setData: number; getData: number };
+  serverCpuMs: { create: number; setData: number; getData: number };
   errors: number;
   cpuMs: number;
   writeSamples: number[];
@@ -277,6 +304,8 @@ async function measureAll(targets: Target[], opts: Record<string, number>): Prom
       clients,
       admin,
       ops: { create: 0, setData: 0, getData: 0 },
+      completed: { create: 0, setData: 0, getData: 0 },
+      serverCpuMs: { create: 0, setData: 0, getData: 0 },
       errors: 0,
       cpuMs: 0,
       writeSamples: [],
@@ -300,7 +329,11 @@ async function measureAll(targets: Target[], opts: Record<string, number>): Prom
   for (const [phase, makeOp] of phases) {
     for (let round = 0; round < rounds; round++) {
       for (const l of loaded) {
+        const cpu0 = processCpuMs(l.target.pid);
         const r = await throughput(l.clients, inflight, slice, warmMs, makeOp(round));
+        const cpu1 = processCpuMs(l.target.pid);
+        l.serverCpuMs[phase] += cpu0 === undefined || cpu1 === undefined ? Number.NaN : cpu1 - cpu0;
+        l.completed[phase] += r.completed;
         l.ops[phase] += r.ops;
         l.errors += r.errors;
         l.cpuMs += r.generatorCpuMs;
@@ -341,7 +374,11 @@ async function measureAll(targets: Target[], opts: Record<string, number>): Prom
     process.stdout.write(
       `${l.target.name}: load generator CPU ${(l.cpuMs / 1000).toFixed(1)} s over ${3 * total} s of measured load\n`,
     );
+    const perOp = (k: keyof Loaded['ops']) => (l.serverCpuMs[k] * 1000) / Math.max(1, l.completed[k]);
     out.set(l.target.name, {
+      createCpuUs: perOp('create'),
+      setDataCpuUs: perOp('setData'),
+      getDataCpuUs: perOp('getData'),
       create: l.ops.create / total,
       setData: l.ops.setData / total,
       getData: l.ops.getData / total,
@@ -398,6 +435,9 @@ export async function run(args: string[]): Promise<void> {
     ['setData p99 ms (1 in flight)', 'writeP99', 'lower'],
     ['getData p50 ms (1 in flight)', 'readP50', 'lower'],
     ['getData p99 ms (1 in flight)', 'readP99', 'lower'],
+    ['server CPU us/create', 'createCpuUs', 'lower'],
+    ['server CPU us/setData', 'setDataCpuUs', 'lower'],
+    ['server CPU us/getData', 'getDataCpuUs', 'lower'],
     ['errors', 'errors', 'lower'],
   ];
   const a = results.get('apache');
