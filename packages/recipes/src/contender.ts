@@ -68,26 +68,39 @@ export class Contender {
     if (this.path === undefined) this.path = await this.create();
     const name = this.name as string;
     for (;;) {
-      const sorted = sortBySequence(await this.zk.getChildren(this.dir));
-      const index = sorted.indexOf(name);
-      if (index < 0) throw new RecipeError('SessionLost', `${this.path} is gone: the session ended`);
-      const decision = this.decide(sorted, index);
-      if (decision.kind === 'proceed') return true;
-      const w = oneShotWatch();
-      if (decision.kind === 'watchNode') {
-        const stat = await this.zk.exists(join(this.dir, decision.node), { watch: w.watcher });
-        if (stat === null) continue;
-      } else {
-        const now = await this.zk.getChildren(this.dir, { watch: w.watcher });
-        if (now.length !== sorted.length || now.some((c) => !sorted.includes(c))) continue;
-      }
-      const r = await waitFor(this.zk, w.event, deadline === undefined ? undefined : deadline - Date.now());
-      if (r === 'lost') throw sessionLost();
-      if (r === 'timeout') {
-        await this.remove();
-        return false;
+      try {
+        if (await this.step(name, deadline)) return true;
+        if (this.path === undefined) return false;
+      } catch (e) {
+        // A dropped connection: the client resumes the session (or reports its expiry) first.
+        if (!isCode(e, 'ConnectionLoss')) throw e;
+        if (deadline !== undefined && Date.now() > deadline) {
+          await this.remove();
+          return false;
+        }
       }
     }
+  }
+
+  /** One check: true to proceed, false to wait again (path cleared when timed out). */
+  private async step(name: string, deadline: number | undefined): Promise<boolean> {
+    const sorted = sortBySequence(await this.zk.getChildren(this.dir));
+    const index = sorted.indexOf(name);
+    if (index < 0) throw new RecipeError('SessionLost', `${this.path} is gone: the session ended`);
+    const decision = this.decide(sorted, index);
+    if (decision.kind === 'proceed') return true;
+    const w = oneShotWatch();
+    if (decision.kind === 'watchNode') {
+      const stat = await this.zk.exists(join(this.dir, decision.node), { watch: w.watcher });
+      if (stat === null) return false;
+    } else {
+      const now = await this.zk.getChildren(this.dir, { watch: w.watcher });
+      if (now.length !== sorted.length || now.some((c) => !sorted.includes(c))) return false;
+    }
+    const r = await waitFor(this.zk, w.event, deadline === undefined ? undefined : deadline - Date.now());
+    if (r === 'lost') throw sessionLost();
+    if (r === 'timeout') await this.remove();
+    return false;
   }
 
   /** Deletes the node (a missing node is fine); retries on connection loss. */

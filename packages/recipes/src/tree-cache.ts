@@ -129,13 +129,12 @@ export class TreeCache extends EventEmitter<TreeCacheEvents> {
       }
       this.nodes.set(node.path, node);
       this.emit('nodeAdded', node);
-    } else if (
-      old.stat.mzxid !== node.stat.mzxid ||
-      old.stat.cversion !== node.stat.cversion ||
-      old.stat.czxid !== node.stat.czxid
-    ) {
+    } else if (old.stat.mzxid !== node.stat.mzxid || old.stat.czxid !== node.stat.czxid) {
       this.nodes.set(node.path, node);
       this.emit('nodeUpdated', node);
+    } else {
+      // Only the children changed: keep the fresher Stat without an event (as the live path does).
+      this.nodes.set(node.path, node);
     }
   }
 

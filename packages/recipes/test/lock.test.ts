@@ -1,7 +1,7 @@
 import type { ZooKeeperClient } from '@zkts/client';
 import { createClient } from '@zkts/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LeaderLatch, Lock, RecipeError } from '../src/index.js';
+import { type CachedNode, LeaderLatch, Lock, RecipeError, TreeCache } from '../src/index.js';
 import { clients, closeAll, sleep, TARGETS, type Target, TcpProxy, until } from './targets.js';
 
 describe.each(TARGETS)('Lock against %s', (_name, start) => {
@@ -188,6 +188,77 @@ describe.each(TARGETS)('Lock against %s', (_name, start) => {
       await proxy.cut();
       await follower.close();
       await closeAll([leaderZk, followerZk]);
+    }
+  });
+
+  it('a waiter that loses its connection for a while (not its session) still gets the lock', async () => {
+    const proxy = new TcpProxy(target.port);
+    await proxy.start();
+    const waiterZk = createClient(`127.0.0.1:${proxy.listenPort}`, { sessionTimeout: 8000, retryDelay: 100 });
+    await waiterZk.connect();
+    const t0 = Date.now();
+    const states: string[] = [];
+    waiterZk.on('state', (st) => states.push(`${Date.now() - t0}ms ${st}`));
+    const [holderZk] = (await clients(target.connectString, 1)) as [ZooKeeperClient];
+    try {
+      const holder = new Lock(holderZk, '/locks/blip');
+      await holder.acquire();
+      const waiter = new Lock(waiterZk, '/locks/blip');
+      const waiting = waiter.acquire(20_000);
+      await until(async () => (await holderZk.getChildren('/locks/blip')).length === 2, 5000, 'queued');
+      await proxy.cut();
+      await until(() => waiterZk.state === 'disconnected', 5000, 'disconnected');
+      // Released while the waiter cannot hear it: the watch is re-registered on reconnect and fires.
+      await holder.release();
+      await sleep(300);
+      await proxy.restore();
+      const got = await waiting;
+      expect({ got, states }).toEqual({ got: true, states: expect.any(Array) as unknown });
+      expect(waiter.isHeld).toBe(true);
+      await waiter.release();
+      expect(await holderZk.getChildren('/locks/blip')).toEqual([]);
+    } finally {
+      await proxy.cut();
+      await closeAll([holderZk, waiterZk]);
+    }
+  });
+
+  it('a tree cache catches up with changes made while its connection was down', async () => {
+    const proxy = new TcpProxy(target.port);
+    await proxy.start();
+    const cacheZk = createClient(`127.0.0.1:${proxy.listenPort}`, { sessionTimeout: 8000, retryDelay: 100 });
+    await cacheZk.connect();
+    const [writer] = (await clients(target.connectString, 1)) as [ZooKeeperClient];
+    try {
+      await writer.create('/cached');
+      await writer.create('/cached/keep', 'k1');
+      await writer.create('/cached/gone', 'g');
+      const cache = new TreeCache(cacheZk, '/cached');
+      const events: string[] = [];
+      const log = (kind: string) => (n: CachedNode) => events.push(`${kind} ${n.path}`);
+      cache.on('nodeAdded', log('added'));
+      cache.on('nodeUpdated', log('updated'));
+      cache.on('nodeRemoved', log('removed'));
+      await cache.start();
+      events.length = 0;
+      await proxy.cut();
+      await until(() => cacheZk.state === 'disconnected', 5000, 'disconnected');
+      await writer.setData('/cached/keep', 'k2');
+      await writer.delete('/cached/gone');
+      await writer.create('/cached/new', 'n');
+      await proxy.restore();
+      await until(() => events.length >= 3, 10_000, 'three events after reconnect');
+      expect([...events].sort()).toEqual([
+        'added /cached/new',
+        'removed /cached/gone',
+        'updated /cached/keep',
+      ]);
+      expect(cache.get('/cached/keep')?.data.toString()).toBe('k2');
+      expect(cache.paths()).toEqual(['/cached', '/cached/keep', '/cached/new']);
+      await cache.close();
+    } finally {
+      await proxy.cut();
+      await closeAll([cacheZk, writer]);
     }
   });
 });
