@@ -160,6 +160,7 @@ async function startZkts(): Promise<Target> {
       'clientPortAddress=127.0.0.1',
       'maxClientCnxns=0',
       '4lw.commands.whitelist=*',
+      'admin.enableServer=false',
     ].join('\n'),
   );
   const child: ChildProcess = spawn(process.execPath, [SERVER_MAIN, cfg], {

@@ -80,6 +80,7 @@ describe('zkts-server process: SIGKILL under write load', () => {
         `clientPort=${port}`,
         'clientPortAddress=127.0.0.1',
         '4lw.commands.whitelist=*',
+        'admin.enableServer=false',
         // Small enough that snapshots are taken during the load too.
         'snapCount=500',
       ].join('\n'),
