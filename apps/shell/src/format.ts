@@ -8,9 +8,46 @@ function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 
+/**
+ * Short zone names Java prints where the ICU data of Node only has `GMT+n` (keyed by the zone and
+ * that `GMT+n` text).
+ */
+const JAVA_ZONE_NAMES: Record<string, Record<string, string>> = {
+  'Asia/Shanghai': { 'GMT+8': 'CST' },
+  'Asia/Chongqing': { 'GMT+8': 'CST' },
+  'Asia/Taipei': { 'GMT+8': 'CST' },
+  'Asia/Hong_Kong': { 'GMT+8': 'HKT' },
+  'Asia/Singapore': { 'GMT+8': 'SGT' },
+  'Asia/Tokyo': { 'GMT+9': 'JST' },
+  'Asia/Seoul': { 'GMT+9': 'KST' },
+  'Asia/Kolkata': { 'GMT+5:30': 'IST' },
+  'Europe/London': { GMT: 'GMT', 'GMT+1': 'BST' },
+  'Europe/Moscow': { 'GMT+3': 'MSK' },
+  'Australia/Sydney': { 'GMT+10': 'AEST', 'GMT+11': 'AEDT' },
+  'Australia/Melbourne': { 'GMT+10': 'AEST', 'GMT+11': 'AEDT' },
+};
+const CENTRAL_EUROPE = [
+  'Berlin',
+  'Paris',
+  'Amsterdam',
+  'Brussels',
+  'Madrid',
+  'Rome',
+  'Vienna',
+  'Zurich',
+  'Stockholm',
+  'Oslo',
+  'Copenhagen',
+  'Warsaw',
+  'Prague',
+];
+for (const city of CENTRAL_EUROPE) JAVA_ZONE_NAMES[`Europe/${city}`] = { 'GMT+1': 'CET', 'GMT+2': 'CEST' };
+
 function zoneName(d: Date, timeZone: string | undefined): string {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short', timeZone }).formatToParts(d);
-  return parts.find((p) => p.type === 'timeZoneName')?.value ?? 'UTC';
+  const zone = timeZone ?? new Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const parts = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short', timeZone: zone }).formatToParts(d);
+  const short = parts.find((p) => p.type === 'timeZoneName')?.value ?? 'UTC';
+  return JAVA_ZONE_NAMES[zone]?.[short] ?? short;
 }
 
 /** `Mon Apr 15 22:56:07 CST 2019`: what java.util.Date#toString prints, in the local zone. */

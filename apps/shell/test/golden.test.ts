@@ -218,6 +218,30 @@ describe('zkts-shell prints what zkCli 3.8 prints', () => {
     ]);
   });
 
+  it('stat times print exactly as Java prints them, in several time zones', async () => {
+    const c = createClient(zk.connectString);
+    await c.connect();
+    await c.create('/g', 'x').catch(() => undefined);
+    await c.close();
+    const saved = process.env.TZ;
+    try {
+      for (const tz of ['UTC', 'Asia/Shanghai', 'America/New_York', 'Europe/Berlin']) {
+        process.env.TZ = tz;
+        const lines = ['get -s /g', 'stat /zookeeper'];
+        const apache = await runZkCliScript(zk.connectString, lines);
+        const ours = await runShell(['-server', zk.connectString], `${lines.join('\n')}\n`);
+        const times = (t: string) =>
+          t.split('\n').filter((l) => /^(ctime|mtime|cZxid|mZxid|pZxid) = /.test(l));
+        expect(times(apache.stdout)).toHaveLength(10);
+        expect({ tz, lines: times(ours.stdout) }).toEqual({ tz, lines: times(apache.stdout) });
+      }
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+      await cleanUp();
+    }
+  });
+
   it('non-interactive mode: one command, its output and exit code', async () => {
     for (const cmd of [['ls', '/'], ['get', '/none'], ['stat', '/zookeeper'], ['nosuch']]) {
       const apache = await runZkCli(zk.connectString, cmd);
