@@ -1,0 +1,17 @@
+export { DiskAdapter } from './disk.js';
+export { QuorumError, type QuorumErrorKind } from './errors.js';
+export {
+  type PeerLogLevel,
+  type PeerRole,
+  QuorumPeer,
+  type QuorumPeerOptions,
+  type ReplicatedStateMachine,
+  type RoleChange,
+} from './peer.js';
+export {
+  type PeerZabMessage,
+  QUORUM_CONNECTION_VERSION,
+  type QuorumWireMessage,
+  type SnapshotChunks,
+  toWire,
+} from './wire.js';

@@ -1,0 +1,94 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseEnsembleConfig } from '@zkts/election';
+import { TxnSnapStore } from '@zkts/persistence';
+import { freePort } from '@zkts/testkit';
+import { QuorumPeer, type ReplicatedStateMachine } from '../src/index.js';
+
+/** A replicated list: every applied txn, in order. Snapshots carry the whole list. */
+export class ListMachine implements ReplicatedStateMachine {
+  entries: Array<{ zxid: bigint; payload: string }> = [];
+  restores: bigint[] = [];
+
+  apply(zxid: bigint, payload: Uint8Array): void {
+    const last = this.entries[this.entries.length - 1];
+    if (last !== undefined && last.zxid >= zxid) throw new Error(`apply ${zxid} after ${last.zxid}`);
+    this.entries.push({ zxid, payload: Buffer.from(payload).toString('utf8') });
+  }
+
+  snapshot(): Uint8Array[] {
+    return [Buffer.from(JSON.stringify(this.entries.map((e) => [e.zxid.toString(), e.payload])))];
+  }
+
+  restore(zxid: bigint, chunks: readonly Uint8Array[]): void {
+    this.restores.push(zxid);
+    const text = Buffer.concat(chunks.map((c) => Buffer.from(c))).toString('utf8');
+    const list = JSON.parse(text) as Array<[string, string]>;
+    this.entries = list.map(([z, p]) => ({ zxid: BigInt(z), payload: p }));
+  }
+
+  history(): string[] {
+    return this.entries.map((e) => `${e.zxid.toString(16)}:${e.payload}`);
+  }
+}
+
+export async function ensembleConfigText(n: number, tickTime = 200): Promise<string> {
+  const lines = [`tickTime=${tickTime}`, 'initLimit=25', 'syncLimit=10'];
+  for (let i = 1; i <= n; i++) lines.push(`server.${i}=127.0.0.1:${await freePort()}:${await freePort()}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export interface Member {
+  readonly id: number;
+  readonly dir: string;
+  peer: QuorumPeer;
+  store: TxnSnapStore;
+  sm: ListMachine;
+  logs: string[];
+}
+
+export async function startMember(configText: string, id: number, dir: string): Promise<Member> {
+  const store = await TxnSnapStore.open({ dataDir: dir, preallocateBytes: 0 });
+  const sm = new ListMachine();
+  const logs: string[] = [];
+  const peer = new QuorumPeer({
+    config: parseEnsembleConfig(configText),
+    myId: id,
+    store,
+    stateMachine: sm,
+    finalizeWaitMs: 50,
+    log: (level, message) => {
+      logs.push(`${level} ${message}`);
+      if (process.env.ZKTS_QUORUM_LOG === '1') console.log(level, message);
+    },
+  });
+  await peer.start();
+  return { id, dir, peer, store, sm, logs };
+}
+
+export async function stopMember(m: Member): Promise<void> {
+  await m.peer.close();
+  await m.store.close();
+}
+
+export async function tempDir(): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), 'zkts-quorum-'));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+export async function waitUntil(what: string, pred: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Every running member serving under one leader (one LEADING, the others FOLLOWING or OBSERVING). */
+export function settledOn(members: readonly Member[]): number | undefined {
+  const leaders = members.filter((m) => m.peer.state === 'LEADING' && m.peer.serving);
+  if (leaders.length !== 1) return undefined;
+  const leader = (leaders[0] as Member).id;
+  return members.every((m) => m.peer.serving && m.peer.leaderId === leader) ? leader : undefined;
+}
