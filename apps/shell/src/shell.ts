@@ -63,6 +63,8 @@ const ZK_COMMANDS = new Set([
 export const COMMANDS: readonly string[] = [...SHELL_ONLY, ...ZK_COMMANDS].sort();
 
 const QUOTA_ROOT = '/zookeeper/quota';
+/** Reported by `version`. */
+const SHELL_VERSION = '0.1.0';
 const LIMIT_NODE = 'zookeeper_limits';
 const STAT_NODE = 'zookeeper_stats';
 
@@ -415,9 +417,12 @@ export class Shell {
         await zk.close();
         return;
       case 'config':
-      case 'reconfig':
+        return this.config(zk, tokens);
       case 'version':
-        throw new CliError(`Command not supported by zkts-shell: ${cmd}`);
+        this.out(`ZooKeeper CLI version: zkts-shell ${SHELL_VERSION} (ZooKeeper 3.8 compatible)\n`);
+        return;
+      case 'reconfig':
+        throw new CliError('reconfig is not supported by zkts-shell');
       default:
         throw new CliError(`Command not found: Command not found ${cmd}`);
     }
@@ -687,6 +692,17 @@ export class Shell {
     if (options.has('s')) this.printStat(stat);
   }
 
+  private async config(zk: ZooKeeperClient, tokens: string[]): Promise<void> {
+    const { options } = this.parse(tokens, { s: false, w: false, c: false });
+    // The configuration node is read as getConfig reads it (no chroot is involved without one).
+    const { data, stat } = await zk.getData('/zookeeper/config', {
+      watch: options.has('w') ? this.watcher : undefined,
+    });
+    const text = data.toString('utf8');
+    this.out(`${options.has('c') ? clientConfig(text) : text}\n`);
+    if (options.has('s')) this.printStat(stat);
+  }
+
   private async setQuota(zk: ZooKeeperClient, tokens: string[]): Promise<void> {
     const { args, options } = this.parse(tokens, { n: true, b: true, N: true, B: true });
     const given = ['n', 'b', 'N', 'B'].filter((o) => options.has(o));
@@ -863,6 +879,25 @@ export class Shell {
       else throw e;
     }
   }
+}
+
+/** ZooKeeper's client view of a dynamic configuration: `version host:port,host:port`. */
+export function clientConfig(text: string): string {
+  let version = '';
+  const servers: string[] = [];
+  for (const raw of text.split('\n')) {
+    const eq = raw.indexOf('=');
+    if (eq < 0) continue;
+    const key = raw.slice(0, eq).trim();
+    const value = raw.slice(eq + 1).trim();
+    if (key === 'version') version = value;
+    if (!key.startsWith('server.')) continue;
+    const client = value.split(';')[1]?.trim();
+    if (client === undefined || client === '') continue;
+    const colon = client.lastIndexOf(':');
+    servers.push(colon < 0 ? `0.0.0.0:${client}` : client);
+  }
+  return `${version} ${servers.join(',')}`;
 }
 
 function ignoreExists(e: unknown): void {

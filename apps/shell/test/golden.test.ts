@@ -277,6 +277,9 @@ describe('zkts-shell prints what zkCli 3.8 prints', () => {
       'delete',
       'ls',
       'getAllChildrenNumber',
+      'config',
+      'config -s',
+      'config -c',
       'stat',
       'quit',
     ]);

@@ -6,7 +6,7 @@ import { type ApacheZooKeeper, freePort, startApacheZooKeeper } from '@zkts/test
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenize } from '../src/args.js';
 import { complete } from '../src/completion.js';
-import { COMMANDS, Shell } from '../src/shell.js';
+import { COMMANDS, clientConfig, Shell } from '../src/shell.js';
 import { normalize, runShell } from './helpers.js';
 
 let apache: ApacheZooKeeper;
@@ -92,6 +92,13 @@ describe('completion', () => {
 });
 
 describe('parsing', () => {
+  it('reduces a dynamic configuration to the client view (config -c)', () => {
+    const cfg =
+      'server.1=a:2888:3888:participant;10.0.0.1:2181\nserver.2=b:2888:3888:participant;2182\nversion=10000000a\n';
+    expect(clientConfig(cfg)).toBe('10000000a 10.0.0.1:2181,0.0.0.0:2182');
+    expect(clientConfig('')).toBe(' ');
+  });
+
   it('splits words and strips quotes as zkCli does', () => {
     expect(tokenize('create /a "two words" \'x y\'')).toEqual(['create', '/a', 'two words', 'x y']);
     expect(tokenize('  ls   /  ')).toEqual(['ls', '/']);
