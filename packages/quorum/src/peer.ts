@@ -933,8 +933,10 @@ export class QuorumPeer {
         for (const f of frames) {
           if (role.conn !== conn) return;
           const w = toWire(f);
-          if (w?.t === 'zab') this.feed(role, { type: 'message', from: role.leaderId, msg: w.m });
-          else if (w?.t === 'rep') this.reply(role, w);
+          if (w?.t === 'zab') {
+            this.logSync(w.m);
+            this.feed(role, { type: 'message', from: role.leaderId, msg: w.m });
+          } else if (w?.t === 'rep') this.reply(role, w);
           else {
             this.log(
               'warn',
@@ -962,6 +964,14 @@ export class QuorumPeer {
   }
 
   // --- misc ---
+
+  /** ZooKeeper's lines for how a learner synchronises. */
+  private logSync(m: PeerZabMessage): void {
+    if (m.type === 'DIFF') this.log('info', `Getting a diff from the leader ${hex(m.zxid)}`);
+    else if (m.type === 'TRUNC')
+      this.log('warn', `Truncating log to get in sync with the leader ${hex(m.zxid)}`);
+    else if (m.type === 'SNAP') this.log('info', `Getting a snapshot from leader ${hex(m.zxid)}`);
+  }
 
   private diskFailed(err: unknown): void {
     this.log('error', `Disk write failed, stopping: ${(err as Error)?.message ?? String(err)}`);

@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ensembleConfigText,
+  type Member,
+  settledOn,
+  startMember,
+  stopMember,
+  tempDir,
+  waitUntil,
+} from './helpers.js';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+async function writeAll(m: Member, prefix: string, count: number): Promise<bigint[]> {
+  return Promise.all(Array.from({ length: count }, (_, i) => m.peer.submit(enc(`${prefix}-${i}`))));
+}
+
+const byId = (members: readonly Member[], id: number) => members.find((m) => m.id === id) as Member;
+const syncLines = (m: Member) =>
+  m.logs.filter((l) => /Getting a diff|Truncating log|Getting a snapshot/.test(l));
+
+describe('synchronisation of a returning member', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+  });
+
+  async function ensemble() {
+    const cfg = await ensembleConfigText(3);
+    const dirs = await Promise.all([1, 2, 3].map(() => tempDir()));
+    for (const d of dirs) cleanups.push(d.remove);
+    const members = await Promise.all(
+      [1, 2, 3].map((id) => startMember(cfg, id, (dirs[id - 1] as { path: string }).path)),
+    );
+    cleanups.push(async () => {
+      for (const m of members) await stopMember(m).catch(() => {});
+    });
+    await waitUntil('a leader and two synced followers', () => settledOn(members) !== undefined);
+    return { cfg, members };
+  }
+
+  async function restart(cfg: string, members: Member[], id: number): Promise<Member> {
+    const i = members.findIndex((m) => m.id === id);
+    const m = await startMember(cfg, id, (members[i] as Member).dir);
+    members[i] = m;
+    return m;
+  }
+
+  it('DIFF: a follower back after a short absence gets the missing txns', async () => {
+    const { cfg, members } = await ensemble();
+    const leader = byId(members, settledOn(members) as number);
+    const f = members.find((m) => m !== leader) as Member;
+    await writeAll(leader, 'a', 50);
+    await stopMember(f);
+    const zs = await writeAll(leader, 'b', 50);
+    const back = await restart(cfg, members, f.id);
+    await waitUntil('everyone synced', () => settledOn(members) === leader.id);
+    const top = zs.reduce((a, b) => (b > a ? b : a));
+    await waitUntil('applied', () => back.peer.appliedZxid >= top);
+    expect(syncLines(back).some((l) => l.includes('Getting a diff'))).toBe(true);
+    expect(back.sm.restores).toEqual([]);
+    expect(back.sm.history()).toEqual(leader.sm.history());
+    expect(back.sm.history()).toHaveLength(100);
+  }, 60_000);
+
+  it('SNAP: a member behind everything the new leader holds gets its state', async () => {
+    const { cfg, members } = await ensemble();
+    const l1 = settledOn(members) as number;
+    const [f, stays] = members.filter((m) => m.id !== l1) as [Member, Member];
+    await writeAll(byId(members, l1), 'a', 50);
+    await stopMember(f);
+    const zs1 = await writeAll(byId(members, l1), 'b', 50);
+    const top1 = zs1.reduce((a, b) => (b > a ? b : a));
+    await waitUntil('the remaining follower applied', () => stays.peer.appliedZxid >= top1);
+    // The leader goes; the remaining follower leads, starting from its applied state, past f's log.
+    await stopMember(byId(members, l1));
+    const back = await restart(cfg, members, f.id);
+    const pair = [stays, back];
+    await waitUntil('the two settle', () => settledOn(pair) === stays.id);
+    const zs = await writeAll(back, 'c', 10);
+    const top = zs.reduce((a, b) => (b > a ? b : a));
+    await waitUntil('applied', () => pair.every((m) => m.peer.appliedZxid >= top));
+    expect(syncLines(back).some((l) => l.includes('Getting a snapshot'))).toBe(true);
+    expect(back.sm.restores.length).toBe(1);
+    expect(back.sm.history()).toEqual(stays.sm.history());
+    expect(back.sm.history()).toHaveLength(110);
+  }, 60_000);
+
+  it('TRUNC: an old leader drops the txn it logged but never committed', async () => {
+    const { cfg, members } = await ensemble();
+    const l1 = settledOn(members) as number;
+    const leader = byId(members, l1);
+    const [f1, f2] = members.filter((m) => m.id !== l1) as [Member, Member];
+    await writeAll(leader, 'a', 20);
+    await stopMember(f1);
+    // The proposal leaves the leader, and the last follower closes before it can read it.
+    const lost = leader.peer.propose(enc('never-committed'));
+    const closing = stopMember(f2);
+    await expect(lost).rejects.toMatchObject({ kind: 'outcome-unknown' });
+    await closing;
+    expect(leader.peer.lastZxid).toBeGreaterThan(leader.peer.appliedZxid);
+    await stopMember(leader);
+
+    const a = await restart(cfg, members, f1.id);
+    const b = await restart(cfg, members, f2.id);
+    await waitUntil('the two followers settle', () => settledOn([a, b]) !== undefined);
+    const zs = await writeAll(a, 'b', 10);
+    const old = await restart(cfg, members, l1);
+    await waitUntil('the old leader rejoins', () => settledOn(members) !== undefined);
+    const top = zs.reduce((x, y) => (y > x ? y : x));
+    await waitUntil('applied', () => members.every((m) => m.peer.appliedZxid >= top));
+    expect(syncLines(old).some((l) => l.includes('Truncating log'))).toBe(true);
+    for (const m of members) expect(m.sm.history()).toEqual(a.sm.history());
+    expect(a.sm.history()).toHaveLength(30);
+    expect(a.sm.history().some((h) => h.endsWith(':never-committed'))).toBe(false);
+    // It stays truncated on disk: restart it once more, it recovers without the txn.
+    await stopMember(old);
+    const again = await restart(cfg, members, l1);
+    await waitUntil('rejoined again', () => settledOn(members) !== undefined);
+    await waitUntil('applied again', () => again.peer.appliedZxid >= top);
+    expect(again.sm.history()).toEqual(a.sm.history());
+  }, 60_000);
+});
