@@ -70,6 +70,31 @@ describe.each(TARGETS)('recipes against %s', (_name, start) => {
     expect(occ.maxReaders).toBeGreaterThan(1);
   });
 
+  it('read/write lock: a queued writer holds back later readers (writers do not starve)', async () => {
+    const order: string[] = [];
+    const r1 = new ReadWriteLock(zk(0), '/rw2').readLock;
+    await r1.acquire();
+    order.push('r1');
+    const w = new ReadWriteLock(zk(1), '/rw2').writeLock;
+    const writing = w.acquire(10_000).then(async () => {
+      order.push('w');
+      await sleep(50);
+      order.push('w-done');
+      await w.release();
+    });
+    await until(async () => (await zk(0).getChildren('/rw2')).length === 2, 5000, 'writer queued');
+    const r2 = new ReadWriteLock(zk(2), '/rw2').readLock;
+    const reading = r2.acquire(10_000).then(async () => {
+      order.push('r2');
+      await r2.release();
+    });
+    await sleep(200);
+    expect(order).toEqual(['r1']);
+    await r1.release();
+    await Promise.all([writing, reading]);
+    expect(order).toEqual(['r1', 'w', 'w-done', 'r2']);
+  });
+
   it('semaphore: never more than maxLeases holders, and all get through', async () => {
     const sem = (c: ZooKeeperClient) => new Semaphore(c, '/sem', 2);
     let inside = 0;
