@@ -15,6 +15,8 @@ export class DiskAdapter {
   /** Completion of the newest barrier (non-append) write; undefined once it is done. */
   private barrier: Promise<void> | undefined;
   private failure: unknown;
+  /** The background snapshot being written, if any (barriers wait for it). */
+  private snapshotRun: Promise<void> | undefined;
 
   constructor(
     private readonly store: TxnSnapStore,
@@ -32,7 +34,8 @@ export class DiskAdapter {
       const run = () => Promise.all(op.txns.map((t) => this.store.append(t.zxid, t.data))).then(() => {});
       p = this.barrier === undefined ? run() : this.barrier.then(run);
     } else {
-      const b = this.tail.then(() => this.barrierOp(op));
+      const snap = this.snapshotRun;
+      const b = Promise.all([this.tail, snap?.catch(() => {})]).then(() => this.barrierOp(op));
       this.barrier = b;
       b.then(
         () => {
@@ -59,9 +62,32 @@ export class DiskAdapter {
     this.tail.catch(() => {});
   }
 
+  /** Whether a background snapshot is being written. */
+  get snapshotting(): boolean {
+    return this.snapshotRun !== undefined;
+  }
+
+  /**
+   * Writes a snapshot of the applied state in the background, after the writes issued so far;
+   * appends go on meanwhile, barriers wait for it. Resolves once it is durable.
+   */
+  snapshot(zxid: bigint, chunks: SnapshotChunks): Promise<void> {
+    const run = this.tail
+      .catch(() => {})
+      .then(() => this.store.writeSnapshot(zxid, chunks))
+      .then(() => {});
+    this.snapshotRun = run;
+    const clear = () => {
+      if (this.snapshotRun === run) this.snapshotRun = undefined;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
   /** Resolves once every write issued so far completed (or failed). */
   async drain(): Promise<void> {
     await this.tail.catch(() => {});
+    await this.snapshotRun?.catch(() => {});
   }
 
   private async barrierOp(op: Exclude<DiskOp<Uint8Array, SnapshotChunks>, { op: 'append' }>): Promise<void> {

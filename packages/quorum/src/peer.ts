@@ -176,6 +176,10 @@ export class QuorumPeer {
   }> = [];
 
   private role: Role | undefined;
+  private unsubscribeSnapshots: (() => void) | undefined;
+  /** The store asked for a snapshot that is not taken yet. */
+  private snapshotWanted = false;
+  private lastSnapshotZxid = 0n;
   private gen = 0;
   private nextRequestId = 0;
   private _role: PeerRole = 'LOOKING';
@@ -309,11 +313,13 @@ export class QuorumPeer {
     if (snap !== undefined) {
       this.opts.stateMachine.restore(snap.zxid, snap.chunks);
       this.applied = snap.zxid;
+      this.lastSnapshotZxid = snap.zxid;
     }
     this.mirror = logged.filter((t) => t.zxid > this.applied);
     this.acceptedEpoch = (await this.opts.store.readEpoch('acceptedEpoch')) ?? 0n;
     this._currentEpoch = (await this.opts.store.readEpoch('currentEpoch')) ?? 0n;
     if (this._currentEpoch > this.acceptedEpoch) this.acceptedEpoch = this._currentEpoch;
+    this.unsubscribeSnapshots = this.opts.store.onSnapshotDue(() => this.takeSnapshot());
     await this.listen();
     await this.transport.listen();
     this.log(
@@ -374,6 +380,7 @@ export class QuorumPeer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.unsubscribeSnapshots?.();
     this.endRole(new QuorumError('closed', 'the peer is closed'));
     for (const t of this.fleTimers.values()) clearTimeout(t);
     this.fleTimers.clear();
@@ -567,6 +574,8 @@ export class QuorumPeer {
         case 'restore':
           this.opts.stateMachine.restore(o.zxid, o.snapshot);
           this.applied = o.zxid;
+          // The SNAP is written to disk as a snapshot too (Zab's disk output).
+          if (o.zxid > this.lastSnapshotZxid) this.lastSnapshotZxid = o.zxid;
           this.mirror = this.mirror.filter((t) => t.zxid > o.zxid);
           this.log('info', `Restored the state from the leader's snapshot at ${hex(o.zxid)}`);
           this.releaseApplied();
@@ -627,6 +636,7 @@ export class QuorumPeer {
     this.applied = zxid;
     while (this.mirror.length > 0 && (this.mirror[0] as Txn<Uint8Array>).zxid <= zxid) this.mirror.shift();
     for (const l of this.commitListeners) l(zxid, data);
+    if (this.snapshotWanted) this.maybeSnapshot();
     if (role.kind === 'leader') {
       const w = role.proposals.get(zxid);
       if (w !== undefined) {
@@ -961,6 +971,43 @@ export class QuorumPeer {
     this.appliedWaiters.push({ zxid: w.zxid, resolve: waiter.resolve, reject: waiter.reject });
     this.appliedWaiters.sort((a, b) => (a.zxid < b.zxid ? -1 : a.zxid > b.zxid ? 1 : 0));
     this.releaseApplied();
+  }
+
+  // --- snapshots ---
+
+  /**
+   * The store asks for a snapshot (every snapCount txns or so): the state machine's state as of
+   * the last applied txn goes to disk in the background; once durable, the role may forget what
+   * it covers (a learner further behind then gets SNAP).
+   */
+  private takeSnapshot(): void {
+    this.snapshotWanted = true;
+    this.maybeSnapshot();
+  }
+
+  private maybeSnapshot(): void {
+    if (!this.snapshotWanted || this.closed || this.disk.snapshotting || this.disk.failed) return;
+    const zxid = this.applied;
+    // Not before something new was applied, and never ahead of what the store logged (a snapshot
+    // moves the store forward): it is taken at a later apply.
+    if (zxid <= this.lastSnapshotZxid || zxid > this.opts.store.lastZxid) return;
+    this.snapshotWanted = false;
+    this.lastSnapshotZxid = zxid;
+    const chunks = this.opts.stateMachine.snapshot();
+    this.disk.snapshot(zxid, chunks).then(
+      () => {
+        this.log('info', `Snapshot written at ${hex(zxid)}`);
+        const r = this.role;
+        if (r === undefined || this.closed) return;
+        try {
+          this.run(r, (r.core as Core).step({ type: 'snapshotTaken', zxid }));
+        } catch (e) {
+          this.log('warn', `Snapshot at ${hex(zxid)} not reported to the role: ${(e as Error).message}`);
+        }
+      },
+      (e: unknown) =>
+        this.log('warn', `Snapshot at ${hex(zxid)} failed: ${(e as Error)?.message ?? String(e)}`),
+    );
   }
 
   // --- misc ---

@@ -48,8 +48,13 @@ export interface Member {
   logs: string[];
 }
 
-export async function startMember(configText: string, id: number, dir: string): Promise<Member> {
-  const store = await TxnSnapStore.open({ dataDir: dir, preallocateBytes: 0 });
+export async function startMember(
+  configText: string,
+  id: number,
+  dir: string,
+  snapCount?: number,
+): Promise<Member> {
+  const store = await TxnSnapStore.open({ dataDir: dir, preallocateBytes: 0, snapCount });
   const sm = new ListMachine();
   const logs: string[] = [];
   const peer = new QuorumPeer({

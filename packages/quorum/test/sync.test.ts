@@ -25,12 +25,12 @@ describe('synchronisation of a returning member', () => {
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
   });
 
-  async function ensemble() {
+  async function ensemble(snapCount?: number) {
     const cfg = await ensembleConfigText(3);
     const dirs = await Promise.all([1, 2, 3].map(() => tempDir()));
     for (const d of dirs) cleanups.push(d.remove);
     const members = await Promise.all(
-      [1, 2, 3].map((id) => startMember(cfg, id, (dirs[id - 1] as { path: string }).path)),
+      [1, 2, 3].map((id) => startMember(cfg, id, (dirs[id - 1] as { path: string }).path, snapCount)),
     );
     cleanups.push(async () => {
       for (const m of members) await stopMember(m).catch(() => {});
@@ -39,9 +39,9 @@ describe('synchronisation of a returning member', () => {
     return { cfg, members };
   }
 
-  async function restart(cfg: string, members: Member[], id: number): Promise<Member> {
+  async function restart(cfg: string, members: Member[], id: number, snapCount?: number): Promise<Member> {
     const i = members.findIndex((m) => m.id === id);
-    const m = await startMember(cfg, id, (members[i] as Member).dir);
+    const m = await startMember(cfg, id, (members[i] as Member).dir, snapCount);
     members[i] = m;
     return m;
   }
@@ -119,5 +119,26 @@ describe('synchronisation of a returning member', () => {
     await waitUntil('rejoined again', () => settledOn(members) !== undefined);
     await waitUntil('applied again', () => again.peer.appliedZxid >= top);
     expect(again.sm.history()).toEqual(a.sm.history());
+  }, 60_000);
+
+  it('snapshots every snapCount txns; a restart recovers from the snapshot and rejoins', async () => {
+    const { cfg, members } = await ensemble(20);
+    const leader = byId(members, settledOn(members) as number);
+    const f = members.find((m) => m !== leader) as Member;
+    const zs = await writeAll(leader, 'a', 200);
+    const top = zs.reduce((a, b) => (b > a ? b : a));
+    await waitUntil('applied', () => members.every((m) => m.peer.appliedZxid >= top));
+    await waitUntil('snapshots written', () => members.every((m) => m.store.stats().snapshotsWritten > 0));
+    await stopMember(f);
+    const back = await restart(cfg, members, f.id, 20);
+    // Recovery restored the newest snapshot before anything else.
+    expect(back.sm.restores.length).toBeGreaterThan(0);
+    expect(back.sm.restores[0]).toBeGreaterThan(0n);
+    await waitUntil('everyone synced', () => settledOn(members) === leader.id);
+    const zs2 = await writeAll(back, 'b', 30);
+    const top2 = zs2.reduce((a, b) => (b > a ? b : a));
+    await waitUntil('applied', () => members.every((m) => m.peer.appliedZxid >= top2));
+    for (const m of members) expect(m.sm.history()).toEqual(leader.sm.history());
+    expect(leader.sm.history()).toHaveLength(230);
   }, 60_000);
 });
