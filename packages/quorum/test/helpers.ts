@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseEnsembleConfig } from '@zkts/election';
 import { TxnSnapStore } from '@zkts/persistence';
 import { freePort } from '@zkts/testkit';
-import { QuorumPeer, type ReplicatedStateMachine } from '../src/index.js';
+import { QuorumPeer, type QuorumPeerOptions, type ReplicatedStateMachine } from '../src/index.js';
 
 /** A replicated list: every applied txn, in order. Snapshots carry the whole list. */
 export class ListMachine implements ReplicatedStateMachine {
@@ -53,6 +53,7 @@ export async function startMember(
   id: number,
   dir: string,
   snapCount?: number,
+  extra: Partial<QuorumPeerOptions> = {},
 ): Promise<Member> {
   const store = await TxnSnapStore.open({ dataDir: dir, preallocateBytes: 0, snapCount });
   const sm = new ListMachine();
@@ -63,6 +64,7 @@ export async function startMember(
     store,
     stateMachine: sm,
     finalizeWaitMs: 50,
+    ...extra,
     log: (level, message) => {
       logs.push(`${level} ${message}`);
       if (process.env.ZKTS_QUORUM_LOG === '1') console.log(level, message);
