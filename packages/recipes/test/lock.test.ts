@@ -204,7 +204,8 @@ describe.each(TARGETS)('Lock against %s', (_name, start) => {
       const holder = new Lock(holderZk, '/locks/blip');
       await holder.acquire();
       const waiter = new Lock(waiterZk, '/locks/blip');
-      const waiting = waiter.acquire(20_000);
+      // Generous: on a loaded machine the reconnect alone can take seconds.
+      const waiting = waiter.acquire(45_000);
       await until(async () => (await holderZk.getChildren('/locks/blip')).length === 2, 5000, 'queued');
       await proxy.cut();
       await until(() => waiterZk.state === 'disconnected', 5000, 'disconnected');
@@ -221,7 +222,7 @@ describe.each(TARGETS)('Lock against %s', (_name, start) => {
       await proxy.cut();
       await closeAll([holderZk, waiterZk]);
     }
-  });
+  }, 70_000);
 
   it('a tree cache catches up with changes made while its connection was down', async () => {
     const proxy = new TcpProxy(target.port);
