@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnsembleConfig } from '@zkts/election';
 import { TxnSnapStore } from '@zkts/persistence';
-import { freePort } from '@zkts/testkit';
 import { expect, it } from 'vitest';
 import { QuorumPeer, type ReplicatedStateMachine } from '../src/index.js';
+import { quorumTestPort } from './helpers.js';
 
 // The README example, with free ports instead of fixed ones.
 it('runs the README example', async () => {
-  const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+  const ports = await Promise.all(Array.from({ length: 6 }, () => quorumTestPort()));
   const config = parseEnsembleConfig(`
 tickTime=200
 initLimit=25

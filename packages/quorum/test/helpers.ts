@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnsembleConfig } from '@zkts/election';
 import { TxnSnapStore } from '@zkts/persistence';
-import { freePort } from '@zkts/testkit';
 import { QuorumPeer, type QuorumPeerOptions, type ReplicatedStateMachine } from '../src/index.js';
 
 /** A replicated list: every applied txn, in order. Snapshots carry the whole list. */
@@ -33,9 +33,32 @@ export class ListMachine implements ReplicatedStateMachine {
   }
 }
 
+/**
+ * A free port below the ephemeral range (where outgoing connections take their local ports, so a
+ * port probed free there can be taken before the member binds it), in a block of its own per
+ * test worker, handed out in sequence so tests of one worker never reuse each other's ports.
+ */
+let nextPort =
+  20_000 + (Number(process.env.VITEST_POOL_ID ?? '1') % 10) * 1_200 + Math.floor(Math.random() * 200);
+const blockEnd = nextPort + 1_000;
+
+export async function quorumTestPort(): Promise<number> {
+  while (nextPort < blockEnd) {
+    const port = nextPort++;
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error("no free test port left in this worker's block");
+}
+
 export async function ensembleConfigText(n: number, tickTime = 200): Promise<string> {
   const lines = [`tickTime=${tickTime}`, 'initLimit=25', 'syncLimit=10'];
-  for (let i = 1; i <= n; i++) lines.push(`server.${i}=127.0.0.1:${await freePort()}:${await freePort()}`);
+  for (let i = 1; i <= n; i++)
+    lines.push(`server.${i}=127.0.0.1:${await quorumTestPort()}:${await quorumTestPort()}`);
   return `${lines.join('\n')}\n`;
 }
 

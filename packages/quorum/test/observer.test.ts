@@ -1,6 +1,13 @@
-import { freePort } from '@zkts/testkit';
 import { afterAll, expect, it } from 'vitest';
-import { type Member, settledOn, startMember, stopMember, tempDir, waitUntil } from './helpers.js';
+import {
+  type Member,
+  quorumTestPort,
+  settledOn,
+  startMember,
+  stopMember,
+  tempDir,
+  waitUntil,
+} from './helpers.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const members: Member[] = [];
@@ -12,7 +19,9 @@ afterAll(async () => {
 it('an observer learns every commit and forwards writes, without counting for the quorum', async () => {
   const lines = ['tickTime=200', 'initLimit=25', 'syncLimit=10'];
   for (let i = 1; i <= 4; i++) {
-    lines.push(`server.${i}=127.0.0.1:${await freePort()}:${await freePort()}${i === 4 ? ':observer' : ''}`);
+    lines.push(
+      `server.${i}=127.0.0.1:${await quorumTestPort()}:${await quorumTestPort()}${i === 4 ? ':observer' : ''}`,
+    );
   }
   const cfg = `${lines.join('\n')}\n`;
   const dirs = await Promise.all([1, 2, 3, 4].map(() => tempDir()));

@@ -105,7 +105,11 @@ describe('three member processes', () => {
     const describeAll = () =>
       procs.map((p) => `${p.id}: ${JSON.stringify(p.role)}\n${p.stderr.slice(-2000)}`).join('\n');
 
-    await waitUntil('three processes settle', () => settled(live()) !== undefined, 45_000).catch((e) => {
+    await waitUntil(
+      'three processes settle',
+      () => live().length === 3 && settled(live()) !== undefined,
+      45_000,
+    ).catch((e) => {
       throw new Error(`${(e as Error).message}\n${describeAll()}`);
     });
     const leader1 = Number(settled(live()));
