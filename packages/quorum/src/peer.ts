@@ -120,7 +120,8 @@ interface LearnerRole {
   readonly leaderId: number;
   readonly core: ZabFollower<Uint8Array, SnapshotChunks> | ZabObserver<Uint8Array, SnapshotChunks>;
   conn: Conn | undefined;
-  connecting: boolean;
+  /** The socket of a connection attempt in progress. */
+  connecting: Socket | undefined;
   retry: NodeJS.Timeout | undefined;
   /** Frames produced before the connection is up (bounded). */
   readonly outbox: QuorumWireMessage[];
@@ -501,7 +502,7 @@ export class QuorumPeer {
         ? new ZabObserver<Uint8Array, SnapshotChunks>(lcfg, disk)
         : new ZabFollower<Uint8Array, SnapshotChunks>(lcfg, disk),
       conn: undefined,
-      connecting: false,
+      connecting: undefined,
       retry: undefined,
       outbox: [],
       forwards: new Map(),
@@ -532,6 +533,8 @@ export class QuorumPeer {
       r.proposals.clear();
     } else {
       if (r.retry) clearTimeout(r.retry);
+      r.connecting?.destroy();
+      r.connecting = undefined;
       r.conn?.socket.destroy();
       r.conn = undefined;
       for (const w of r.forwards.values()) w.reject(err);
@@ -824,7 +827,6 @@ export class QuorumPeer {
           this.pendingConns.delete(sid);
         }
       });
-      (pending as { buffer?: typeof buffer }).buffer = buffer;
     };
     socket.on('data', onData);
   }
@@ -860,7 +862,7 @@ export class QuorumPeer {
         return;
       }
       if (w.t === 'zab') this.feed(role, { type: 'message', from: sid, msg: w.m });
-      else this.forwarded(role, conn, w.id, w.data);
+      else this.forwarded(conn, w.id, w.data);
     };
     socket.on('data', (chunk: Buffer) => {
       let frames: unknown[];
@@ -877,7 +879,7 @@ export class QuorumPeer {
   }
 
   /** A learner's forwarded write, at the leader. */
-  private forwarded(role: LeaderRole, conn: Conn, id: number, data: Uint8Array): void {
+  private forwarded(conn: Conn, id: number, data: Uint8Array): void {
     this.propose(data).then(
       (zxid) => this.write(conn, { t: 'rep', id, zxid }),
       (e: unknown) => {
@@ -891,20 +893,19 @@ export class QuorumPeer {
         this.write(conn, { t: 'rep', id, error: kind, message: err.message });
       },
     );
-    void role;
   }
 
   private connectToLeader(role: LearnerRole): void {
     if (this.role !== role || role.conn !== undefined || role.connecting) return;
     const addr = this.opts.config.servers.get(role.leaderId);
     if (addr === undefined) return;
-    role.connecting = true;
     const socket = new Socket();
+    role.connecting = socket;
     socket.setNoDelay(true);
     const fail = () => {
       socket.destroy();
-      if (!role.connecting) return;
-      role.connecting = false;
+      if (role.connecting !== socket) return;
+      role.connecting = undefined;
       if (this.role !== role) return;
       // Keep trying: the learner core gives up after initLimit ticks without its leader.
       role.retry = setTimeout(() => {
@@ -913,8 +914,10 @@ export class QuorumPeer {
       }, this.retryMs);
     };
     socket.once('error', fail);
+    socket.setTimeout(this.opts.config.tickTime * this.opts.config.syncLimit, fail);
     socket.connect(addr.quorumPort, addr.host, () => {
-      role.connecting = false;
+      socket.setTimeout(0);
+      role.connecting = undefined;
       if (this.role !== role) {
         socket.destroy();
         return;
