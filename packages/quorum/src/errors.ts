@@ -17,6 +17,8 @@ export type QuorumErrorKind =
   | 'limit'
   /** The disk failed: the peer stopped (fail-stop). */
   | 'disk'
+  /** The host's state machine threw: the peer stopped (its state can no longer be trusted). */
+  | 'state-machine'
   /** The peer is closed. */
   | 'closed';
 

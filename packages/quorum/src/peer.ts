@@ -188,6 +188,7 @@ export class QuorumPeer {
   private closed = false;
   private readonly roleListeners = new Set<(c: RoleChange) => void>();
   private readonly commitListeners = new Set<(zxid: bigint, payload: Uint8Array) => void>();
+  private readonly stoppedListeners = new Set<(err: QuorumError) => void>();
 
   private readonly maxFrame: number;
   private readonly maxQueue: number;
@@ -286,6 +287,15 @@ export class QuorumPeer {
     return () => this.roleListeners.delete(listener);
   }
 
+  /**
+   * Called when the peer stops by itself (fail-stop): a disk write failed (`disk`) or the state
+   * machine threw (`state-machine`). The peer is closed; the process should restart it.
+   */
+  onStopped(listener: (err: QuorumError) => void): () => void {
+    this.stoppedListeners.add(listener);
+    return () => this.stoppedListeners.delete(listener);
+  }
+
   /** Called for every committed txn, in zxid order, right after the state machine applied it. */
   onCommit(listener: (zxid: bigint, payload: Uint8Array) => void): () => void {
     this.commitListeners.add(listener);
@@ -321,8 +331,13 @@ export class QuorumPeer {
     this._currentEpoch = (await this.opts.store.readEpoch('currentEpoch')) ?? 0n;
     if (this._currentEpoch > this.acceptedEpoch) this.acceptedEpoch = this._currentEpoch;
     this.unsubscribeSnapshots = this.opts.store.onSnapshotDue(() => this.takeSnapshot());
-    await this.listen();
-    await this.transport.listen();
+    try {
+      await this.listen();
+      await this.transport.listen();
+    } catch (e) {
+      await this.close();
+      throw e instanceof QuorumError ? e : new QuorumError('config', (e as Error)?.message ?? String(e));
+    }
     this.log(
       'info',
       `Recovered: snapshot ${hex(this.applied)}, ${this.mirror.length} logged txns after it, acceptedEpoch ${this.acceptedEpoch}, currentEpoch ${this._currentEpoch}`,
@@ -558,11 +573,14 @@ export class QuorumPeer {
           if (o.zxid !== this.applied) {
             this.log('error', `SNAP at ${hex(o.zxid)} but the state machine is at ${hex(this.applied)}`);
           }
-          this.sendZab(role, o.to, {
-            type: 'SNAP',
-            zxid: o.zxid,
-            snapshot: this.opts.stateMachine.snapshot(),
-          });
+          let snapshot: SnapshotChunks;
+          try {
+            snapshot = this.opts.stateMachine.snapshot();
+          } catch (e) {
+            this.fatal('state-machine', `snapshot threw: ${(e as Error)?.message ?? String(e)}`);
+            return;
+          }
+          this.sendZab(role, o.to, { type: 'SNAP', zxid: o.zxid, snapshot });
           break;
         }
         case 'disk': {
@@ -575,7 +593,15 @@ export class QuorumPeer {
           this.applyTxn(role, o.txn.zxid, o.txn.data);
           break;
         case 'restore':
-          this.opts.stateMachine.restore(o.zxid, o.snapshot);
+          try {
+            this.opts.stateMachine.restore(o.zxid, o.snapshot);
+          } catch (e) {
+            this.fatal(
+              'state-machine',
+              `restore ${hex(o.zxid)} threw: ${(e as Error)?.message ?? String(e)}`,
+            );
+            return;
+          }
           this.applied = o.zxid;
           // The SNAP is written to disk as a snapshot too (Zab's disk output).
           if (o.zxid > this.lastSnapshotZxid) this.lastSnapshotZxid = o.zxid;
@@ -635,7 +661,12 @@ export class QuorumPeer {
 
   private applyTxn(role: Role, zxid: bigint, data: Uint8Array): void {
     if (zxid <= this.applied) return;
-    this.opts.stateMachine.apply(zxid, data);
+    try {
+      this.opts.stateMachine.apply(zxid, data);
+    } catch (e) {
+      this.fatal('state-machine', `apply ${hex(zxid)} threw: ${(e as Error)?.message ?? String(e)}`);
+      return;
+    }
     this.applied = zxid;
     while (this.mirror.length > 0 && (this.mirror[0] as Txn<Uint8Array>).zxid <= zxid) this.mirror.shift();
     for (const l of this.commitListeners) l(zxid, data);
@@ -996,7 +1027,13 @@ export class QuorumPeer {
     if (zxid <= this.lastSnapshotZxid || zxid > this.opts.store.lastZxid) return;
     this.snapshotWanted = false;
     this.lastSnapshotZxid = zxid;
-    const chunks = this.opts.stateMachine.snapshot();
+    let chunks: SnapshotChunks;
+    try {
+      chunks = this.opts.stateMachine.snapshot();
+    } catch (e) {
+      this.fatal('state-machine', `snapshot threw: ${(e as Error)?.message ?? String(e)}`);
+      return;
+    }
     this.disk.snapshot(zxid, chunks).then(
       () => {
         this.log('info', `Snapshot written at ${hex(zxid)}`);
@@ -1024,10 +1061,18 @@ export class QuorumPeer {
   }
 
   private diskFailed(err: unknown): void {
-    this.log('error', `Disk write failed, stopping: ${(err as Error)?.message ?? String(err)}`);
-    this.endRole(new QuorumError('disk', `disk write failed: ${(err as Error)?.message ?? String(err)}`));
+    this.fatal('disk', `disk write failed: ${(err as Error)?.message ?? String(err)}`);
+  }
+
+  /** Fail-stop: the peer closes itself and tells `onStopped` listeners why. */
+  private fatal(kind: 'disk' | 'state-machine', message: string): void {
+    if (this.closed) return;
+    const err = new QuorumError(kind, message);
+    this.log('error', `Stopping: ${message}`);
+    this.endRole(err);
     this.setRole('LOOKING');
     void this.close();
+    for (const l of this.stoppedListeners) l(err);
   }
 
   private setRole(role: PeerRole): void {

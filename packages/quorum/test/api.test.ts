@@ -111,4 +111,57 @@ describe('QuorumPeer API and bounds', () => {
     await expect(follower.peer.propose(enc('x'))).rejects.toMatchObject({ kind: 'closed' });
     await expect(follower.peer.forward(enc('x'))).rejects.toMatchObject({ kind: 'closed' });
   }, 60_000);
+
+  it('a port in use: start rejects with a config error and leaves nothing listening', async () => {
+    const cfgText = await ensembleConfigText(3);
+    const cfg = parseEnsembleConfig(cfgText);
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    const quorumPort = (cfg.servers.get(1) as { quorumPort: number }).quorumPort;
+    await new Promise<void>((r) => blocker.listen(quorumPort, '127.0.0.1', () => r()));
+    const store = await TxnSnapStore.open({ dataDir: '/d', fs: new MemoryFileSystem(['/d']) });
+    const peer = new QuorumPeer({ config: cfg, myId: 1, store, stateMachine: new ListMachine() });
+    await expect(peer.start()).rejects.toMatchObject({ kind: 'config' });
+    await new Promise<void>((r) => blocker.close(() => r()));
+    // The election port was never taken (or is free again): it can be bound now.
+    const electionPort = (cfg.servers.get(1) as { electionPort: number }).electionPort;
+    const probe = createServer();
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(electionPort, '127.0.0.1', () => resolve());
+    });
+    await new Promise<void>((r) => probe.close(() => r()));
+    await store.close();
+  });
+
+  it('a state machine that throws stops its member (fail-stop); the others go on', async () => {
+    const cfgText = await ensembleConfigText(3);
+    const dirs = await Promise.all([1, 2, 3].map(() => tempDir()));
+    for (const d of dirs) cleanups.push(d.remove);
+    const members: Member[] = await Promise.all(
+      [1, 2, 3].map((id) => startMember(cfgText, id, (dirs[id - 1] as { path: string }).path)),
+    );
+    cleanups.push(async () => {
+      for (const m of members) await stopMember(m).catch(() => {});
+    });
+    await waitUntil('settled', () => settledOn(members) !== undefined);
+    const leaderId = settledOn(members) as number;
+    const victim = members.find((m) => m.id !== leaderId) as Member;
+    const stopped: QuorumError[] = [];
+    victim.peer.onStopped((e) => stopped.push(e));
+    const apply = victim.sm.apply.bind(victim.sm);
+    victim.sm.apply = (zxid, payload) => {
+      if (Buffer.from(payload).toString() === 'poison') throw new Error('cannot apply');
+      apply(zxid, payload);
+    };
+    const leader = members.find((m) => m.id === leaderId) as Member;
+    await leader.peer.propose(enc('poison'));
+    await waitUntil('the member stopped', () => stopped.length === 1);
+    expect(stopped[0]?.kind).toBe('state-machine');
+    await expect(victim.peer.forward(enc('x'))).rejects.toMatchObject({ kind: 'closed' });
+    const z = await leader.peer.propose(enc('after'));
+    const third = members.find((m) => m !== leader && m !== victim) as Member;
+    await waitUntil('applied', () => third.peer.appliedZxid >= z);
+    expect(third.sm.history()).toEqual(leader.sm.history());
+  }, 60_000);
 });
