@@ -983,8 +983,7 @@ export class ZkServer {
   /** Monitor values (`mntr`), ZooKeeper's names without the zk_ prefix. */
   monitorValues(): Array<[string, string | number | bigint]> {
     const c = this.counters;
-    let ephemerals = 0;
-    for (const id of this.tree.getSessions().keys()) ephemerals += this.tree.getEphemerals(id).length;
+    const ephemerals = this.tree.ephemeralCount;
     // As ZooKeeper's watch_count: data and child watches counted apart.
     let watches = 0;
     for (const c of this.connections) {
@@ -1006,7 +1005,7 @@ export class ZkServer {
       ['auth_failed_count', c.authFailedCount],
       ['min_latency', c.latency.minOrZero],
       ['max_latency', c.latency.max],
-      ['approximate_data_size', 0],
+      ['approximate_data_size', this.tree.approximateDataSize()],
       ['uptime', Date.now() - this.startedAt],
       ['local_sessions', 0],
       ['connection_rejected', c.connectionRejected],

@@ -115,6 +115,7 @@ describe('four-letter words: zkts vs Apache ZooKeeper', () => {
       'zk_watch_count',
       'zk_auth_failed_count',
       'zk_local_sessions',
+      'zk_approximate_data_size',
     ]) {
       expect([k, z.get(k)]).toEqual([k, a.get(k)]);
     }
