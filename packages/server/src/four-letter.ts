@@ -3,6 +3,8 @@
  * parse them). Pure formatting over a `FourLetterSource` that the server provides.
  */
 
+import { ALL_FOUR_LETTER_WORDS } from './config.js';
+
 export const ZKTS_VERSION = '3.8.0-zkts, built on 2026-11-26 00:00 UTC';
 export const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
 
@@ -231,22 +233,8 @@ export function answerFourLetterWord(
   }
 }
 
-const KNOWN = new Set([
-  'ruok',
-  'srvr',
-  'stat',
-  'mntr',
-  'conf',
-  'cons',
-  'crst',
-  'srst',
-  'envi',
-  'dump',
-  'wchs',
-  'wchc',
-  'wchp',
-  'isro',
-  'dirs',
+const KNOWN = new Set<string>([
+  ...ALL_FOUR_LETTER_WORDS,
   // Known to ZooKeeper, answered with the whitelist message when not enabled.
   'gtmk',
   'stmk',
