@@ -77,8 +77,9 @@ describe.each(TARGETS)('connection management against %s', (target) => {
   }
 
   beforeAll(async () => {
-    // tickTime 500: sessions of 1 s are allowed and expire promptly.
-    server = await startServer(target, { tickTime: '500' });
+    // tickTime 500: sessions of 1 s are allowed and expire promptly. Restart tests ask for long
+    // sessions: stopping and starting a JVM on a loaded machine can take more than 10 s.
+    server = await startServer(target, { tickTime: '500', maxSessionTimeout: '60000' });
     admin = createClient(server.connectString, { sessionTimeout: 20_000, retryDelay: 50 });
     clients.push(admin);
     await admin.connect();
@@ -90,7 +91,10 @@ describe.each(TARGETS)('connection management against %s', (target) => {
   });
 
   it('resumes the session after the server restarts between two calls, with its watches', async () => {
-    const { c, states } = open(server.connectString, { sessionTimeout: 10_000 });
+    const { c, states } = open(server.connectString, {
+      sessionTimeout: 40_000,
+      connectionWaitTimeout: 40_000,
+    });
     await c.connect();
     const id = c.sessionId;
     const p = root();
@@ -118,12 +122,12 @@ describe.each(TARGETS)('connection management against %s', (target) => {
         [EventType.NodeCreated, `${p}/later`],
       ].sort(),
     );
-  });
+  }, 60_000);
 
   it('queues requests while the server is down and sends them when it is back', async () => {
     const { c, states } = open(server.connectString, {
-      sessionTimeout: 10_000,
-      connectionWaitTimeout: 20_000,
+      sessionTimeout: 40_000,
+      connectionWaitTimeout: 40_000,
     });
     await c.connect();
     const p = root();
@@ -138,7 +142,7 @@ describe.each(TARGETS)('connection management against %s', (target) => {
     expect(stat?.numChildren).toBe(0);
     expect(created).toBe(`${p}/q`);
     expectResumed(states);
-  });
+  }, 60_000);
 
   it('fails requests that wait for a connection longer than connectionWaitTimeout', async () => {
     const px = await proxy();
