@@ -43,7 +43,7 @@ server.3=127.0.0.1:${ports[4]}:${ports[5]}
       const store = await TxnSnapStore.open({ dataDir });
       stores.push(store);
       const stateMachine = new ListMachine();
-      machines.push(stateMachine);
+      machines[myId - 1] = stateMachine; // by id: the members start concurrently
       const peer = new QuorumPeer({ config, myId, store, stateMachine });
       peer.onRoleChange((c) => roles.push(`${myId}: ${c.role} leader=${c.leaderId} serving=${c.serving}`));
       await peer.start();
