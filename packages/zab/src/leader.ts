@@ -1,7 +1,7 @@
 import { checkDisk, isQuorum, resolveConfig } from './config.js';
+import { DiskWrites } from './disk.js';
 import { assertNever, ZabError } from './errors.js';
 import {
-  type DiskOp,
   hexZxid,
   makeZxid,
   type ResolvedConfig,
@@ -80,7 +80,6 @@ export class ZabLeader<T = Uint8Array, S = Uint8Array> {
   private _phase: LeaderPhase = 'discovery';
   private started = false;
   private tickNo = 0;
-  private seq = 0;
 
   private readonly acceptedEpoch: bigint;
   private readonly currentEpoch: bigint;
@@ -91,7 +90,7 @@ export class ZabLeader<T = Uint8Array, S = Uint8Array> {
   private _lastCommitted: Zxid = 0n;
   /** The leader's own durable log position. */
   private selfDurable: Zxid;
-  private readonly pendingWrites: Array<{ seq: number; zxid: Zxid }> = [];
+  private readonly writes = new DiskWrites<T, S>();
   private outstanding = 0;
   private counter = 0n;
 
@@ -201,7 +200,7 @@ export class ZabLeader<T = Uint8Array, S = Uint8Array> {
     for (const e of this.epochOffers.values()) if (e > max) max = e;
     this._epoch = max + 1n;
     this._phase = 'epochAck';
-    this.acceptedSeq = this.write({ op: 'acceptedEpoch', epoch: this._epoch }, out);
+    this.acceptedSeq = this.writes.write({ op: 'acceptedEpoch', epoch: this._epoch }, out);
     for (const s of this.sessions.values()) {
       if (s.phase === 'info') this.sendLeaderInfo(s, out);
     }
@@ -218,7 +217,7 @@ export class ZabLeader<T = Uint8Array, S = Uint8Array> {
     if (this.acceptedDurable) acks.push(this.cfg.myId);
     if (!isQuorum(this.cfg.voters, acks)) return;
     this._phase = 'sync';
-    this.currentSeq = this.write({ op: 'currentEpoch', epoch: this._epoch }, out);
+    this.currentSeq = this.writes.write({ op: 'currentEpoch', epoch: this._epoch }, out);
     for (const s of this.sessions.values()) if (s.phase === 'epochAcked') this.synchronise(s, out);
   }
 
@@ -455,8 +454,7 @@ export class ZabLeader<T = Uint8Array, S = Uint8Array> {
     const txn: Txn<T> = { zxid: makeZxid(this._epoch, this.counter), data };
     this.log.push(txn);
     this.outstanding++;
-    const seq = this.write({ op: 'append', txns: [txn] }, out);
-    this.pendingWrites.push({ seq, zxid: txn.zxid });
+    this.writes.track(this.writes.write({ op: 'append', txns: [txn] }, out), txn.zxid);
     for (const s of this.sessions.values()) {
       if (s.forwarding && !s.observer) this.send(s.sid, { type: 'PROPOSAL', zxid: txn.zxid, data }, out);
     }
@@ -506,12 +504,11 @@ export class ZabLeader<T = Uint8Array, S = Uint8Array> {
       this.currentDurable = true;
       this.maybeEstablish(out);
     }
-    let moved = false;
-    while (this.pendingWrites.length > 0 && (this.pendingWrites[0] as { seq: number }).seq <= seq) {
-      this.selfDurable = (this.pendingWrites.shift() as { zxid: Zxid }).zxid;
-      moved = true;
+    const durable = this.writes.durableUpTo(seq);
+    if (durable !== undefined) {
+      this.selfDurable = durable;
+      this.maybeCommit(out);
     }
-    if (moved) this.maybeCommit(out);
   }
 
   private tick(out: ZabOutput<T, S>[]): void {
@@ -545,12 +542,6 @@ export class ZabLeader<T = Uint8Array, S = Uint8Array> {
   }
 
   // --- helpers ---
-
-  private write(op: DiskOp<T, S>, out: ZabOutput<T, S>[]): number {
-    this.seq++;
-    out.push({ type: 'disk', seq: this.seq, write: op });
-    return this.seq;
-  }
 
   private send(to: number, msg: ZabMessage<T, S>, out: ZabOutput<T, S>[]): void {
     out.push({ type: 'send', to, msg });

@@ -1,7 +1,7 @@
 import { checkDisk, resolveConfig } from './config.js';
+import { DiskWrites } from './disk.js';
 import { assertNever, ZabError } from './errors.js';
 import {
-  type DiskOp,
   epochOf,
   hexZxid,
   makeZxid,
@@ -53,7 +53,6 @@ export class ZabLearner<T = Uint8Array, S = Uint8Array> {
   readonly observer: boolean;
   private _state: LearnerState = 'discovery';
   private started = false;
-  private seq = 0;
   private silentTicks = 0;
 
   private acceptedEpoch: bigint;
@@ -68,8 +67,8 @@ export class ZabLearner<T = Uint8Array, S = Uint8Array> {
   private newLeaderSeq = 0;
   /** Synced transactions held back to write after currentEpoch (the `epochBeforeTxns` variant). */
   private heldBack: Txn<T>[] = [];
-  /** Proposals logged but not yet acknowledged: the write that makes each durable. */
-  private readonly toAck: Array<{ seq: number; zxid: Zxid }> = [];
+  /** Numbers the writes; tracks the proposals logged but not yet acknowledged. */
+  private readonly writes = new DiskWrites<T, S>();
   private durableSeq = 0;
 
   constructor(config: LearnerConfig, disk: ZabDiskState<T>, observer: boolean) {
@@ -182,7 +181,7 @@ export class ZabLearner<T = Uint8Array, S = Uint8Array> {
         if (this._state !== 'awaitingSync') return this.violation(msg.type, out);
         this._state = 'syncing';
         out.push({ type: 'restore', zxid: msg.zxid, snapshot: msg.snapshot });
-        this.write({ op: 'snapshot', zxid: msg.zxid, snapshot: msg.snapshot }, out);
+        this.writes.write({ op: 'snapshot', zxid: msg.zxid, snapshot: msg.snapshot }, out);
         this.unapplied = [];
         this.heldBack = [];
         this._lastApplied = msg.zxid;
@@ -252,7 +251,7 @@ export class ZabLearner<T = Uint8Array, S = Uint8Array> {
     if (epoch > this.acceptedEpoch) {
       this.acceptedEpoch = epoch;
       this._state = 'acceptingEpoch';
-      this.acceptSeq = this.write({ op: 'acceptedEpoch', epoch }, out);
+      this.acceptSeq = this.writes.write({ op: 'acceptedEpoch', epoch }, out);
       if (this.durableSeq >= this.acceptSeq) this.ackEpoch(true, out);
     } else if (epoch === this.acceptedEpoch) {
       // Accepted before (from this leader in an earlier session, or from a rival): answer, but
@@ -293,7 +292,7 @@ export class ZabLearner<T = Uint8Array, S = Uint8Array> {
       this.stop('protocol', `TRUNC to ${hexZxid(zxid)}, which is not in this log`, out);
       return;
     }
-    this.write({ op: 'truncate', zxid }, out);
+    this.writes.write({ op: 'truncate', zxid }, out);
     let keep = this.unapplied.length;
     while (keep > 0 && (this.unapplied[keep - 1] as Txn<T>).zxid > zxid) keep--;
     this.unapplied.length = keep;
@@ -323,7 +322,7 @@ export class ZabLearner<T = Uint8Array, S = Uint8Array> {
       this.send({ type: 'ACK', zxid }, out);
       return;
     }
-    this.toAck.push({ seq, zxid });
+    this.writes.track(seq, zxid);
     if (s !== 'persistingNewLeader') this.ackDurable(out);
   }
 
@@ -336,10 +335,10 @@ export class ZabLearner<T = Uint8Array, S = Uint8Array> {
     this._state = 'persistingNewLeader';
     // The synced transactions were queued before this write; the disk is FIFO, so once
     // currentEpoch is durable they are too. Only then is NEWLEADER acknowledged.
-    this.newLeaderSeq = this.write({ op: 'currentEpoch', epoch: this.epoch }, out);
+    this.newLeaderSeq = this.writes.write({ op: 'currentEpoch', epoch: this.epoch }, out);
     this.currentEpoch = this.epoch;
     if (this.heldBack.length > 0) {
-      this.write({ op: 'append', txns: this.heldBack }, out);
+      this.writes.write({ op: 'append', txns: this.heldBack }, out);
       this.heldBack = [];
     }
     if (this.cfg.unsafe.ackNewLeaderBeforePersist) this.newLeaderAcked(out);
@@ -366,17 +365,14 @@ export class ZabLearner<T = Uint8Array, S = Uint8Array> {
 
   /** One ACK for the highest proposal now durable (ACKs are cumulative: the log is FIFO). */
   private ackDurable(out: ZabOutput<T, S>[]): undefined {
-    let zxid = -1n;
-    while (this.toAck.length > 0 && (this.toAck[0] as { seq: number }).seq <= this.durableSeq) {
-      zxid = (this.toAck.shift() as { zxid: Zxid }).zxid;
-    }
-    if (zxid >= 0n && !this.observer) this.send({ type: 'ACK', zxid }, out);
+    const zxid = this.writes.durableUpTo(this.durableSeq);
+    if (zxid !== undefined && !this.observer) this.send({ type: 'ACK', zxid }, out);
   }
 
   private log(txn: Txn<T>, out: ZabOutput<T, S>[]): number {
     this.unapplied.push(txn);
     this._lastLogged = txn.zxid;
-    return this.write({ op: 'append', txns: [txn] }, out);
+    return this.writes.write({ op: 'append', txns: [txn] }, out);
   }
 
   private applyCommitted(out: ZabOutput<T, S>[]): undefined {
@@ -392,12 +388,6 @@ export class ZabLearner<T = Uint8Array, S = Uint8Array> {
 
   private violation(what: string, out: ZabOutput<T, S>[]): undefined {
     this.stop('protocol', `unexpected ${what} in state ${this._state}`, out);
-  }
-
-  private write(op: DiskOp<T, S>, out: ZabOutput<T, S>[]): number {
-    this.seq++;
-    out.push({ type: 'disk', seq: this.seq, write: op });
-    return this.seq;
   }
 
   private send(msg: ZabMessage<T, S>, out: ZabOutput<T, S>[]): undefined {
