@@ -62,12 +62,22 @@ export class Writer {
     this.buf.set(b, this.pos);
     this.pos += b.length;
   }
+  /** Bytes or null; null is the length -1, as jute writes a null buffer. */
+  nullableBytes(b: Uint8Array | null): void {
+    if (b === null) this.i32(-1);
+    else this.bytes(b);
+  }
   /** A string of byte values (each char code < 256). */
   latin1(s: string): void {
     this.u32(s.length);
     this.ensure(s.length);
     for (let i = 0; i < s.length; i++) this.buf[this.pos + i] = s.charCodeAt(i);
     this.pos += s.length;
+  }
+  /** A latin1 string or null (the length -1). */
+  nullableLatin1(s: string | null): void {
+    if (s === null) this.i32(-1);
+    else this.latin1(s);
   }
   str(s: string): void {
     this.bytes(utf8.encode(s));
@@ -128,6 +138,23 @@ export class Reader {
     this.pos += n;
     return out;
   }
+  /** What nullableBytes wrote: the length -1 reads as null. */
+  nullableBytes(): Uint8Array | null {
+    if (this.peekNull()) return null;
+    return this.bytes();
+  }
+  /** What nullableLatin1 wrote: the length -1 reads as null. */
+  nullableLatin1(): string | null {
+    if (this.peekNull()) return null;
+    return this.latin1();
+  }
+  /** Consumes a length of -1 and returns true, or leaves the position as it is. */
+  private peekNull(): boolean {
+    this.need(4);
+    if (this.view.getInt32(this.pos) !== -1) return false;
+    this.pos += 4;
+    return true;
+  }
   latin1(): string {
     const n = this.u32();
     this.need(n);
@@ -145,12 +172,18 @@ export class Reader {
 }
 
 /** Bytes as a latin1 string: one char per byte, the compact in-memory form of znode data. */
-export function bytesToLatin1(b: Uint8Array): string {
+export function bytesToLatin1(b: Uint8Array): string;
+export function bytesToLatin1(b: Uint8Array | null): string | null;
+export function bytesToLatin1(b: Uint8Array | null): string | null {
+  if (b === null) return null;
   if (b.length === 0) return '';
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 }
 
-export function latin1ToBytes(s: string): Uint8Array {
+export function latin1ToBytes(s: string): Uint8Array;
+export function latin1ToBytes(s: string | null): Uint8Array | null;
+export function latin1ToBytes(s: string | null): Uint8Array | null {
+  if (s === null) return null;
   if (s.length === 0) return new Uint8Array(0);
   const b = Buffer.from(s, 'latin1');
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);

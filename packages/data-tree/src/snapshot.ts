@@ -4,29 +4,34 @@ import { Incomplete, Reader, Writer } from './bytes.js';
 import { TreeError } from './errors.js';
 import { parentPathOf } from './path.js';
 import { NONE } from './store.js';
-import { DataTree, type DataTreeOptions, ephemeralKind } from './tree.js';
+import { DataTree, type DataTreeOptions, ephemeralKind, type PStat } from './tree.js';
 import { readAcl, writeAcl } from './txn-codec.js';
 
 const MAGIC = [0x5a, 0x4b, 0x54, 0x53]; // "ZKTS"
-/** Version of the snapshot format. */
+/**
+ * Version of the snapshot format. Node data is a u32 length and its bytes, or the length -1
+ * (0xffffffff) for null data.
+ */
 export const SNAPSHOT_FORMAT_VERSION = 1;
 const REC_END = 0;
 const REC_ACL = 1;
 const REC_NODE = 2;
 
-interface SavedNode {
+/** A node as the snapshot holds it: its path, data (null: ZooKeeper's null data), ACL and stat. */
+interface SavedNode extends PStat {
   path: string;
-  data: string;
+  data: string | null;
   acl: readonly ACL[];
-  czxid: number;
-  mzxid: number;
-  pzxid: number;
-  ctime: number;
-  mtime: number;
-  version: number;
-  cversion: number;
-  aversion: number;
-  owner: bigint;
+}
+
+function savedNode(tree: DataTree<unknown>, id: number): SavedNode {
+  const s = tree.store;
+  return {
+    ...tree.pstatOf(id),
+    path: s.paths[id]!,
+    data: s.data[id] ?? null,
+    acl: tree.acls.get(s.acl[id]!),
+  };
 }
 
 export interface SnapshotOptions {
@@ -74,20 +79,7 @@ export class SnapshotStream implements IterableIterator<Uint8Array> {
     this.hook = (id: number) => {
       if (id < this.cursor || id >= this.limit || this.saved.has(id)) return;
       if (!s.isLive(id) || s.czxid[id]! > this.snapZxid) return;
-      this.saved.set(id, {
-        path: s.paths[id]!,
-        data: s.data[id]!,
-        acl: tree.acls.get(s.acl[id]!),
-        czxid: s.czxid[id]!,
-        mzxid: s.mzxid[id]!,
-        pzxid: s.pzxid[id]!,
-        ctime: s.ctime[id]!,
-        mtime: s.mtime[id]!,
-        version: s.version[id]!,
-        cversion: s.cversion[id]!,
-        aversion: s.aversion[id]!,
-        owner: s.owner[id]!,
-      });
+      this.saved.set(id, savedNode(tree, id));
     };
     tree.touchHooks.add(this.hook);
     const w = this.w;
@@ -124,7 +116,7 @@ export class SnapshotStream implements IterableIterator<Uint8Array> {
     const w = this.w;
     w.u8(REC_NODE);
     w.str(n.path);
-    w.latin1(n.data);
+    w.nullableLatin1(n.data);
     w.u32(a);
     w.num64(n.czxid);
     w.num64(n.mzxid);
@@ -134,7 +126,7 @@ export class SnapshotStream implements IterableIterator<Uint8Array> {
     w.i32(n.version);
     w.i32(n.cversion);
     w.i32(n.aversion);
-    w.i64(n.owner);
+    w.i64(n.ephemeralOwner);
     this.count++;
   }
 
@@ -151,20 +143,7 @@ export class SnapshotStream implements IterableIterator<Uint8Array> {
         this.writeNode(saved);
         n++;
       } else if (s.isLive(id) && s.czxid[id]! <= this.snapZxid) {
-        this.writeNode({
-          path: s.paths[id]!,
-          data: s.data[id]!,
-          acl: tree.acls.get(s.acl[id]!),
-          czxid: s.czxid[id]!,
-          mzxid: s.mzxid[id]!,
-          pzxid: s.pzxid[id]!,
-          ctime: s.ctime[id]!,
-          mtime: s.mtime[id]!,
-          version: s.version[id]!,
-          cversion: s.cversion[id]!,
-          aversion: s.aversion[id]!,
-          owner: s.owner[id]!,
-        });
+        this.writeNode(savedNode(tree, id));
         n++;
       }
       this.cursor = id + 1;
@@ -258,31 +237,25 @@ export class SnapshotLoader<W = number> {
       this.aclMap.set(id, readAcl(r));
     } else if (tag === REC_NODE) {
       const path = r.str();
-      const data = r.latin1();
+      const data = r.nullableLatin1();
       const aclRef = r.u32();
-      const czxid = r.num64();
-      const mzxid = r.num64();
-      const pzxid = r.num64();
-      const ctime = r.num64();
-      const mtime = r.num64();
-      const version = r.i32();
-      const cversion = r.i32();
-      const aversion = r.i32();
-      const owner = r.i64();
+      const stat: PStat = {
+        czxid: r.num64(),
+        mzxid: r.num64(),
+        pzxid: r.num64(),
+        ctime: r.num64(),
+        mtime: r.num64(),
+        version: r.i32(),
+        cversion: r.i32(),
+        aversion: r.i32(),
+        ephemeralOwner: r.i64(),
+      };
       const acl = this.aclMap.get(aclRef);
       if (acl === undefined) throw corrupt(`node ${path} refers to unknown ACL ${aclRef}`);
       const s = this.tree.store;
       if (s.index.has(path)) throw corrupt(`duplicate node ${path}`);
       const id = s.alloc(path, data, this.tree.acls.acquire(acl));
-      s.czxid[id] = czxid;
-      s.mzxid[id] = mzxid;
-      s.pzxid[id] = pzxid;
-      s.ctime[id] = ctime;
-      s.mtime[id] = mtime;
-      s.version[id] = version;
-      s.cversion[id] = cversion;
-      s.aversion[id] = aversion;
-      s.owner[id] = owner;
+      this.tree.setPstat(id, stat);
       this.count++;
     } else if (tag === REC_END) {
       const n = r.u32();

@@ -1,7 +1,8 @@
 /**
  * Znodes as columns (struct of arrays): a node is an integer id into typed arrays, so a million
  * znodes cost a few typed-array slots each instead of a JS object, a Stat object and boxed numbers.
- * Data is held as a latin1 string (one char per byte), the most compact immutable byte holder V8 has.
+ * Data is held as a latin1 string (one char per byte), the most compact immutable byte holder V8 has,
+ * or null for ZooKeeper's null data.
  * zxids and times are doubles (exact to 2^53); the ephemeral owner is a full 64-bit value.
  */
 export const NONE = -1;
@@ -28,7 +29,7 @@ export class NodeStore {
   /** Cached digest of each node, and the CRC state after its path and data (see DataTree). */
   dig = new Uint32Array(0);
   pdc = new Int32Array(0);
-  data: string[] = [];
+  data: (string | null)[] = [];
   paths: string[] = [];
   /** Full path to id; the root is '/'. */
   readonly index = new Map<string, number>();
@@ -84,7 +85,7 @@ export class NodeStore {
   }
 
   /** Allocates an unlinked node for `path`. */
-  alloc(path: string, data: string, acl: number): number {
+  alloc(path: string, data: string | null, acl: number): number {
     let id = this.freeIds.pop();
     if (id === undefined) {
       id = this.highWater++;
@@ -145,6 +146,11 @@ export class NodeStore {
     this.paths[id] = '';
     this.data[id] = '';
     this.freeIds.push(id);
+  }
+
+  /** Length of node `id`'s data; null data counts 0 bytes, as in ZooKeeper. */
+  dataLength(id: number): number {
+    return this.data[id]?.length ?? 0;
   }
 
   isLive(id: number): boolean {

@@ -81,8 +81,11 @@ export interface DataTreeOptions {
   configData?: Uint8Array;
 }
 
-/** A stat as ZooKeeper persists it (cversion counts child creations), in doubles for zxids and times. */
-interface PStat {
+/**
+ * @internal A stat as ZooKeeper persists it (StatPersisted: cversion counts child creations), in
+ * doubles for zxids and times.
+ */
+export interface PStat {
   czxid: number;
   mzxid: number;
   pzxid: number;
@@ -219,7 +222,8 @@ export class DataTree<W = number> {
     if (path !== '/') {
       crc = NON_ASCII.test(path) ? crcBytes(crc, textEncoder.encode(path)) : crcLatin1(crc, path);
     }
-    return crcLatin1(crc, s.data[id]!);
+    const data = s.data[id] ?? null;
+    return data === null ? crc : crcLatin1(crc, data);
   }
 
   private statCrc(id: number, crc: number): number {
@@ -286,6 +290,20 @@ export class DataTree<W = number> {
     if (this.touchHooks.size > 0) for (const h of this.touchHooks) h(id);
   }
 
+  /** @internal Writes a persisted stat into node `id` (loading a snapshot). */
+  setPstat(id: number, p: PStat): void {
+    const s = this.store;
+    s.czxid[id] = p.czxid;
+    s.mzxid[id] = p.mzxid;
+    s.pzxid[id] = p.pzxid;
+    s.ctime[id] = p.ctime;
+    s.mtime[id] = p.mtime;
+    s.version[id] = p.version;
+    s.cversion[id] = p.cversion;
+    s.aversion[id] = p.aversion;
+    s.owner[id] = p.ephemeralOwner;
+  }
+
   /** @internal */
   pstatOf(id: number): PStat {
     const s = this.store;
@@ -316,7 +334,7 @@ export class DataTree<W = number> {
       cversion: (s.cversion[id]! * 2 - n) | 0,
       aversion: s.aversion[id]!,
       ephemeralOwner: ephemeralKind(owner, this.options.extendedTypesEnabled) === 'normal' ? owner : 0n,
-      dataLength: s.data[id]!.length,
+      dataLength: s.dataLength(id),
       numChildren: n,
       pzxid: b64(s.pzxid[id]!),
     };
@@ -444,7 +462,7 @@ export class DataTree<W = number> {
 
   private createNode(
     path: string,
-    data: Uint8Array,
+    data: Uint8Array | null,
     acl: readonly ACL[],
     owner: bigint,
     parentCVersion: number,
@@ -490,7 +508,7 @@ export class DataTree<W = number> {
       if (childName === STAT_NODE) this.updateQuotaForPath(trimQuotaPath(parentName));
     }
     const prefix = this.maxPrefixWithQuota(path);
-    if (prefix !== undefined) this.updateQuotaStat(prefix, data.length, 1);
+    if (prefix !== undefined) this.updateQuotaStat(prefix, data?.length ?? 0, 1);
     this.watches.onCreate(path, parentName, this.notes);
     return this.statOf(id);
   }
@@ -512,7 +530,7 @@ export class DataTree<W = number> {
     if (s.nchild[id]! > 0) throw new TreeError(ErrorCode.NotEmpty, path);
     this.touch(id);
     this.digestSub(s.dig[id]!);
-    const bytes = s.data[id]!.length;
+    const bytes = s.dataLength(id);
     const owner = s.owner[id]!;
     this.acls.release(s.acl[id]!);
     s.free(id);
@@ -534,19 +552,25 @@ export class DataTree<W = number> {
     this.watches.onDelete(path, parentName, this.notes);
   }
 
-  private setDataNode(path: string, data: Uint8Array, version: number, zxid: number, time: number): Stat {
+  private setDataNode(
+    path: string,
+    data: Uint8Array | null,
+    version: number,
+    zxid: number,
+    time: number,
+  ): Stat {
     const s = this.store;
     const id = this.idOf(path);
     if (id === undefined) throw noNode(path);
     this.touch(id);
-    const before = s.data[id]!.length;
+    const before = s.dataLength(id);
     s.data[id] = bytesToLatin1(data);
     s.mtime[id] = time;
     s.mzxid[id] = zxid;
     s.version[id] = version;
     this.rehash(id, true);
     const prefix = this.maxPrefixWithQuota(path);
-    if (prefix !== undefined) this.updateQuotaStat(prefix, data.length - before, 0);
+    if (prefix !== undefined) this.updateQuotaStat(prefix, (data?.length ?? 0) - before, 0);
     this.watches.onDataChanged(path, this.notes);
     return this.statOf(id);
   }
@@ -616,7 +640,7 @@ export class DataTree<W = number> {
   private updateQuotaStat(prefix: string, bytesDiff: number, countDiff: number): void {
     const id = this.idOf(quotaStatPath(prefix));
     if (id === undefined) return;
-    const st = new StatsTrack(this.store.data[id]!);
+    const st = new StatsTrack(this.store.data[id] ?? '');
     st.count = st.count + countDiff;
     st.bytes = st.bytes + bytesDiff;
     this.touch(id);
@@ -634,7 +658,7 @@ export class DataTree<W = number> {
       while (stack.length > 0) {
         const id = stack.pop()!;
         count++;
-        bytes += s.data[id]!.length;
+        bytes += s.dataLength(id);
         for (let c = s.first[id]!; c !== NONE; c = s.next[c]!) stack.push(c);
       }
     }
@@ -675,8 +699,8 @@ export class DataTree<W = number> {
     const st = this.idOf(quotaStatPath(path));
     return {
       path,
-      limit: new StatsTrack(this.store.data[lim]!),
-      usage: new StatsTrack(st === undefined ? '' : this.store.data[st]!),
+      limit: new StatsTrack(this.store.data[lim] ?? ''),
+      usage: new StatsTrack(st === undefined ? '' : (this.store.data[st] ?? '')),
     };
   }
 
@@ -686,7 +710,7 @@ export class DataTree<W = number> {
     if (prefix === undefined) return;
     const limId = this.idOf(quotaLimitPath(prefix));
     if (limId === undefined) return;
-    const limit = new StatsTrack(this.store.data[limId]!);
+    const limit = new StatsTrack(this.store.data[limId] ?? '');
     const countDiff = isCreate ? 1 : 0;
     const bytesDiff = isCreate ? bytes : bytes - lastBytes;
     const checkCount = countDiff !== 0 && (limit.count > -1 || limit.countHardLimit > -1);
@@ -694,7 +718,7 @@ export class DataTree<W = number> {
     if (!checkCount && !checkBytes) return;
     const statId = this.idOf(quotaStatPath(prefix));
     if (statId === undefined) return;
-    const usage = new StatsTrack(this.store.data[statId]!);
+    const usage = new StatsTrack(this.store.data[statId] ?? '');
     // Soft limits (count, bytes) are only logged by ZooKeeper; hard limits reject.
     if (checkCount && limit.countHardLimit > -1 && usage.count + countDiff > limit.countHardLimit) {
       throw new TreeError(ErrorCode.QuotaExceeded, prefix);
@@ -721,7 +745,7 @@ export class DataTree<W = number> {
       stat: this.pstatOf(id),
       childCount: s.nchild[id]!,
       acl: this.acls.get(s.acl[id]!),
-      dataLength: s.data[id]!.length,
+      dataLength: s.dataLength(id),
     };
   }
 
@@ -879,13 +903,14 @@ export class DataTree<W = number> {
         validatePath(path);
         const node = this.recordFor(path);
         this.checkAcl(node.acl, Perms.WRITE, ctx, path);
-        this.checkQuota(path, node.dataLength, req.data.length, false);
+        const dataLength = req.data?.length ?? 0;
+        this.checkQuota(path, node.dataLength, dataLength, false);
         const version = checkVersion(node.stat!.version, req.version, path);
         this.addRecord({
           ...node,
           zxid,
           stat: { ...node.stat!, version, mtime: n64(ctx.time), mzxid: n64(zxid) },
-          dataLength: req.data.length,
+          dataLength,
         });
         return { type: 'setData', path, data: req.data, version };
       }
@@ -940,8 +965,8 @@ export class DataTree<W = number> {
     }
   }
 
-  private checkDataSize(path: string, data: Uint8Array): void {
-    if (data.length > this.options.maxDataBytes) {
+  private checkDataSize(path: string, data: Uint8Array | null): void {
+    if (data !== null && data.length > this.options.maxDataBytes) {
       throw badArguments(path, `data of ${data.length} bytes exceeds ${this.options.maxDataBytes}`);
     }
   }
@@ -984,7 +1009,8 @@ export class DataTree<W = number> {
       throw new TreeError(ErrorCode.NoChildrenForEphemerals, path);
     }
     const newCversion = (parentCVersion + 1) | 0;
-    this.checkQuota(path, 0, req.data.length, true);
+    const dataLength = req.data?.length ?? 0;
+    this.checkQuota(path, 0, dataLength, true);
     let body: TxnBody;
     let owner = 0n;
     if (mode.container) {
@@ -1028,7 +1054,7 @@ export class DataTree<W = number> {
       },
       childCount: 0,
       acl,
-      dataLength: req.data.length,
+      dataLength,
     });
     return body;
   }
@@ -1042,11 +1068,24 @@ export class DataTree<W = number> {
     return id;
   }
 
-  /** getData: READ on the node; registers a data watch when `ctx.watcher` is set. */
+  /**
+   * getData: READ on the node; registers a data watch when `ctx.watcher` is set. Null data (a
+   * create or setData without data) reads as an empty array here; `getDataOrNull` keeps it null.
+   */
   getData(path: string, ctx: ReadContext<W>): { data: Uint8Array; stat: Stat } {
+    const { data, stat } = this.getDataOrNull(path, ctx);
+    return { data: data ?? new Uint8Array(0), stat };
+  }
+
+  /**
+   * getData as ZooKeeper answers it: data is null when the node was created or last set with null
+   * data, an empty array when with empty data. READ on the node; registers a data watch when
+   * `ctx.watcher` is set.
+   */
+  getDataOrNull(path: string, ctx: ReadContext<W>): { data: Uint8Array | null; stat: Stat } {
     const id = this.readNode(path, ctx, Perms.READ);
     if (ctx.watcher !== undefined) this.watches.addDataWatch(path, ctx.watcher);
-    return { data: latin1ToBytes(this.store.data[id]!), stat: this.statOf(id) };
+    return { data: latin1ToBytes(this.store.data[id] ?? null), stat: this.statOf(id) };
   }
 
   /**
@@ -1121,7 +1160,7 @@ export class DataTree<W = number> {
   approximateDataSize(): number {
     const s = this.store;
     let n = 0;
-    for (let id = 0; id < s.highWater; id++) if (s.isLive(id)) n += s.paths[id]!.length + s.data[id]!.length;
+    for (let id = 0; id < s.highWater; id++) if (s.isLive(id)) n += s.paths[id]!.length + s.dataLength(id);
     return n;
   }
 

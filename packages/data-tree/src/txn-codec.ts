@@ -4,7 +4,10 @@ import { Incomplete, Reader, Writer } from './bytes.js';
 import { assertNever, TreeError } from './errors.js';
 import type { Txn, TxnBody } from './types.js';
 
-/** Version byte of the txn encoding. */
+/**
+ * Version byte of the txn encoding. Data is a u32 length and its bytes, or the length -1
+ * (0xffffffff) for null data, as jute encodes a null buffer.
+ */
 export const TXN_FORMAT_VERSION = 1;
 
 const TAG = {
@@ -51,20 +54,20 @@ function writeBody(w: Writer, b: TxnBody): void {
   switch (b.type) {
     case 'create':
       w.str(b.path);
-      w.bytes(b.data);
+      w.nullableBytes(b.data);
       writeAcl(w, b.acl);
       w.u8(b.ephemeral ? 1 : 0);
       w.i32(b.parentCVersion);
       return;
     case 'createContainer':
       w.str(b.path);
-      w.bytes(b.data);
+      w.nullableBytes(b.data);
       writeAcl(w, b.acl);
       w.i32(b.parentCVersion);
       return;
     case 'createTTL':
       w.str(b.path);
-      w.bytes(b.data);
+      w.nullableBytes(b.data);
       writeAcl(w, b.acl);
       w.i32(b.parentCVersion);
       w.i64(b.ttl);
@@ -75,7 +78,7 @@ function writeBody(w: Writer, b: TxnBody): void {
       return;
     case 'setData':
       w.str(b.path);
-      w.bytes(b.data);
+      w.nullableBytes(b.data);
       w.i32(b.version);
       return;
     case 'setACL':
@@ -111,20 +114,20 @@ function readBody(r: Reader, depth: number): TxnBody {
   switch (tag) {
     case TAG.create: {
       const path = r.str();
-      const data = r.bytes();
+      const data = r.nullableBytes();
       const acl = readAcl(r);
       const ephemeral = r.u8() !== 0;
       return { type: 'create', path, data, acl, ephemeral, parentCVersion: r.i32() };
     }
     case TAG.createContainer: {
       const path = r.str();
-      const data = r.bytes();
+      const data = r.nullableBytes();
       const acl = readAcl(r);
       return { type: 'createContainer', path, data, acl, parentCVersion: r.i32() };
     }
     case TAG.createTTL: {
       const path = r.str();
-      const data = r.bytes();
+      const data = r.nullableBytes();
       const acl = readAcl(r);
       const parentCVersion = r.i32();
       return { type: 'createTTL', path, data, acl, parentCVersion, ttl: r.i64() };
@@ -135,7 +138,7 @@ function readBody(r: Reader, depth: number): TxnBody {
       return { type: 'deleteContainer', path: r.str() };
     case TAG.setData: {
       const path = r.str();
-      const data = r.bytes();
+      const data = r.nullableBytes();
       return { type: 'setData', path, data, version: r.i32() };
     }
     case TAG.setACL: {

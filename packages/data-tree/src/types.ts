@@ -5,7 +5,7 @@ export type TreeRequest =
   | CreateRequest
   | { type: 'delete'; path: string; version: number }
   | { type: 'deleteContainer'; path: string }
-  | { type: 'setData'; path: string; data: Uint8Array; version: number }
+  | { type: 'setData'; path: string; data: Uint8Array | null; version: number }
   | { type: 'setACL'; path: string; acl: readonly ACL[]; version: number }
   | { type: 'check'; path: string; version: number }
   | { type: 'multi'; ops: readonly MultiOp[] }
@@ -14,12 +14,13 @@ export type TreeRequest =
 
 /**
  * create / create2 / createContainer / createTTL. `flags` is the CreateMode value; `ttl` is -1 when
- * the mode has none (as CreateRequest carries no ttl).
+ * the mode has none (as CreateRequest carries no ttl). `data` null is ZooKeeper's null data (a
+ * create without data): the tree keeps it apart from empty data and reads it back as null.
  */
 export interface CreateRequest {
   type: 'create';
   path: string;
-  data: Uint8Array;
+  data: Uint8Array | null;
   acl: readonly ACL[];
   flags: number;
   ttl?: bigint | number;
@@ -28,7 +29,7 @@ export interface CreateRequest {
 export type MultiOp =
   | CreateRequest
   | { type: 'delete'; path: string; version: number }
-  | { type: 'setData'; path: string; data: Uint8Array; version: number }
+  | { type: 'setData'; path: string; data: Uint8Array | null; version: number }
   | { type: 'check'; path: string; version: number };
 
 /** The caller of a request: its session, the ids it authenticated as, and the txn slot it gets. */
@@ -48,23 +49,29 @@ export type TxnBody =
   | {
       type: 'create';
       path: string;
-      data: Uint8Array;
+      data: Uint8Array | null;
       acl: readonly ACL[];
       ephemeral: boolean;
       parentCVersion: number;
     }
-  | { type: 'createContainer'; path: string; data: Uint8Array; acl: readonly ACL[]; parentCVersion: number }
+  | {
+      type: 'createContainer';
+      path: string;
+      data: Uint8Array | null;
+      acl: readonly ACL[];
+      parentCVersion: number;
+    }
   | {
       type: 'createTTL';
       path: string;
-      data: Uint8Array;
+      data: Uint8Array | null;
       acl: readonly ACL[];
       parentCVersion: number;
       ttl: bigint;
     }
   | { type: 'delete'; path: string }
   | { type: 'deleteContainer'; path: string }
-  | { type: 'setData'; path: string; data: Uint8Array; version: number }
+  | { type: 'setData'; path: string; data: Uint8Array | null; version: number }
   | { type: 'setACL'; path: string; acl: readonly ACL[]; version: number }
   | { type: 'check'; path: string; version: number }
   | { type: 'multi'; txns: readonly TxnBody[] }
