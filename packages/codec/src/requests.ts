@@ -2,20 +2,13 @@
  * Client requests of ZooKeeper 3.8: a union discriminated by the opcode name, with encoders and a
  * decoder for the server side.
  */
-import { OpCode, opCodeName } from './constants.js';
+import { OpCode } from './constants.js';
+import { encode, writeFramed } from './encode.js';
 import { CodecError } from './errors.js';
-import { Reader, Writer } from './jute.js';
-import {
-  assertNever,
-  MULTI_END,
-  readACLs,
-  readMultiHeader,
-  readRequestHeader,
-  writeACLs,
-  writeMultiHeader,
-  writeRequestHeader,
-} from './records.js';
-import type { ACL, RequestHeader } from './types.js';
+import { Reader, type Writer } from './jute.js';
+import { readMultiItems, writeMultiItems } from './multi.js';
+import { assertNever, readACLs, readRequestHeader, writeACLs, writeRequestHeader } from './records.js';
+import type { ACL, MultiHeader, RequestHeader } from './types.js';
 
 /** create, create2 and createContainer (CreateRequest). */
 export interface CreateRequest {
@@ -294,11 +287,7 @@ export function writeRequestBody(w: Writer, r: Request): void {
       return;
     case 'multi':
     case 'multiRead':
-      for (const op of r.ops) {
-        writeMultiHeader(w, { type: OpCode[op.type], done: false, err: -1 });
-        writeRequestBody(w, op);
-      }
-      writeMultiHeader(w, MULTI_END);
+      writeMultiItems(w, r.ops, multiOpHeader, writeRequestBody);
       return;
     case 'setWatches':
       w.long(r.relativeZxid)
@@ -339,42 +328,20 @@ export function writeRequestBody(w: Writer, r: Request): void {
   }
 }
 
-function readMultiOps(r: Reader): MultiOp[] {
-  const ops: MultiOp[] = [];
-  for (let h = readMultiHeader(r); !h.done; h = readMultiHeader(r)) {
-    const name = opCodeName(h.type);
-    switch (name) {
-      case 'create':
-      case 'create2':
-      case 'createContainer':
-      case 'createTTL':
-      case 'delete':
-      case 'setData':
-      case 'check':
-        ops.push(readRequestBody(r, name) as MultiOp);
-        break;
-      default:
-        throw new CodecError('unknown-opcode', `opcode ${h.type} is not a multi operation`);
-    }
-  }
-  return ops;
+function multiOpHeader(op: MultiOp | MultiReadOp): MultiHeader {
+  return { type: OpCode[op.type], done: false, err: -1 };
 }
 
-function readMultiReadOps(r: Reader): MultiReadOp[] {
-  const ops: MultiReadOp[] = [];
-  for (let h = readMultiHeader(r); !h.done; h = readMultiHeader(r)) {
-    const name = opCodeName(h.type);
-    switch (name) {
-      case 'getData':
-      case 'getChildren':
-        ops.push(readRequestBody(r, name) as MultiReadOp);
-        break;
-      default:
-        throw new CodecError('unknown-opcode', `opcode ${h.type} is not a multiRead operation`);
-    }
-  }
-  return ops;
-}
+const multiOps: ReadonlySet<MultiOp['type']> = new Set([
+  'create',
+  'create2',
+  'createContainer',
+  'createTTL',
+  'delete',
+  'setData',
+  'check',
+] as const);
+const multiReadOps: ReadonlySet<MultiReadOp['type']> = new Set(['getData', 'getChildren'] as const);
 
 /** Reads a request body of a known type. */
 export function readRequestBody(r: Reader, type: RequestType): Request {
@@ -425,9 +392,12 @@ export function readRequestBody(r: Reader, type: RequestType): Request {
     case 'getEphemerals':
       return { type, prefixPath: r.string() };
     case 'multi':
-      return { type, ops: readMultiOps(r) };
+      return { type, ops: readMultiItems(r, multiOps, 'multi operation', readRequestBody) as MultiOp[] };
     case 'multiRead':
-      return { type, ops: readMultiReadOps(r) };
+      return {
+        type,
+        ops: readMultiItems(r, multiReadOps, 'multiRead operation', readRequestBody) as MultiReadOp[],
+      };
     case 'setWatches': {
       const relativeZxid = r.long();
       const dataWatches = r.stringVector();
@@ -527,36 +497,22 @@ export function requestTypeOf(opcode: number): RequestType | undefined {
  * batch several frames into one socket write.
  */
 export function writeRequestFrame(w: Writer, xid: number, request: Request): void {
-  const start = w.length;
-  w.int(0);
-  writeRequestHeader(w, { xid, type: OpCode[request.type] });
-  writeRequestBody(w, request);
-  w.patchInt(start, w.length - start - 4);
+  writeFramed(w, (w) => writeRequest(w, xid, request));
 }
 
-// Reused by the encode* functions (synchronous, so never shared mid-encode); dropped after a
-// frame above 1 MiB so one huge frame does not pin its memory.
-let scratch = new Writer(4096);
-
-function encodeWith(framed: boolean, xid: number, request: Request): Buffer {
-  const w = scratch.reset();
-  if (framed) w.int(0);
+function writeRequest(w: Writer, xid: number, request: Request): void {
   writeRequestHeader(w, { xid, type: OpCode[request.type] });
   writeRequestBody(w, request);
-  if (framed) w.patchInt(0, w.length - 4);
-  const out = w.finish();
-  if (w.length > 1 << 20) scratch = new Writer(4096);
-  return out;
 }
 
 /** Encodes RequestHeader + body (no length prefix). */
 export function encodeRequest(xid: number, request: Request): Buffer {
-  return encodeWith(false, xid, request);
+  return encode(false, (w) => writeRequest(w, xid, request));
 }
 
 /** Encodes a whole frame: length prefix, RequestHeader, body. */
 export function encodeRequestFrame(xid: number, request: Request): Buffer {
-  return encodeWith(true, xid, request);
+  return encode(true, (w) => writeRequest(w, xid, request));
 }
 
 /** Reads only the RequestHeader of a frame (e.g. to answer an unknown opcode with its xid). */

@@ -2,12 +2,12 @@
  * Server replies of ZooKeeper 3.8. A reply does not say which request it answers: the client keeps
  * xid -> request type and passes the type to `decodeResponse`.
  */
-import { ErrorCode, OpCode, opCodeName } from './constants.js';
-import { CodecError } from './errors.js';
-import { Reader, Writer } from './jute.js';
+import { ErrorCode, OpCode } from './constants.js';
+import { encode, writeFramed } from './encode.js';
+import { Reader, type Writer } from './jute.js';
+import { readMultiItems, writeMultiItems } from './multi.js';
 import {
   assertNever,
-  MULTI_END,
   readACLs,
   readClientInfo,
   readReplyHeader,
@@ -15,13 +15,12 @@ import {
   readWatcherEvent,
   writeACLs,
   writeClientInfo,
-  writeMultiHeader,
   writeReplyHeader,
   writeStat,
   writeWatcherEvent,
 } from './records.js';
 import type { RequestType } from './requests.js';
-import type { ACL, ClientInfo, ReplyHeader, Stat, WatcherEvent } from './types.js';
+import type { ACL, ClientInfo, MultiHeader, ReplyHeader, Stat, WatcherEvent } from './types.js';
 
 /** create (CreateResponse): the created path (with a sequence suffix if sequential). */
 export interface CreateResponse {
@@ -185,37 +184,79 @@ export interface DecodedResponse<T extends ResponseType = ResponseType> {
 
 type MultiAnyResult = MultiResult | MultiReadResult;
 
+const multiResults: ReadonlySet<MultiResult['type']> = new Set([
+  'create',
+  'create2',
+  'delete',
+  'check',
+  'setData',
+  'error',
+] as const);
+const multiReadResults: ReadonlySet<MultiReadResult['type']> = new Set([
+  'getData',
+  'getChildren',
+  'error',
+] as const);
+
+function multiResultHeader(res: MultiAnyResult): MultiHeader {
+  // An error result carries its code in the header and again in its ErrorResponse body.
+  return { type: OpCode[res.type], done: false, err: res.type === 'error' ? res.err : 0 };
+}
+
 function writeMultiResult(w: Writer, res: MultiAnyResult): void {
   switch (res.type) {
     case 'create':
-      w.int(OpCode.create).bool(false).int(0).ustring(res.path);
+      w.ustring(res.path);
       return;
     case 'create2':
-      w.int(OpCode.create2).bool(false).int(0).ustring(res.path);
+      w.ustring(res.path);
       writeStat(w, res.stat);
       return;
     case 'delete':
-      w.int(OpCode.delete).bool(false).int(0);
-      return;
     case 'check':
-      w.int(OpCode.check).bool(false).int(0);
       return;
     case 'setData':
-      w.int(OpCode.setData).bool(false).int(0);
       writeStat(w, res.stat);
       return;
     case 'getData':
-      w.int(OpCode.getData).bool(false).int(0).buffer(res.data);
+      w.buffer(res.data);
       writeStat(w, res.stat);
       return;
     case 'getChildren':
-      w.int(OpCode.getChildren).bool(false).int(0).stringVector(res.children);
+      w.stringVector(res.children);
       return;
     case 'error':
-      w.int(OpCode.error).bool(false).int(res.err).int(res.err);
+      w.int(res.err);
       return;
     default:
       assertNever(res, 'multi result');
+  }
+}
+
+function readMultiResult(r: Reader, type: MultiAnyResult['type']): MultiAnyResult {
+  switch (type) {
+    case 'create':
+      return { type, path: r.string() };
+    case 'create2': {
+      const path = r.string();
+      return { type, path, stat: readStat(r) };
+    }
+    case 'delete':
+    case 'check':
+      return { type };
+    case 'setData':
+      return { type, stat: readStat(r) };
+    case 'getData': {
+      const data = r.buffer();
+      return { type, data, stat: readStat(r) };
+    }
+    case 'getChildren':
+      return { type, children: r.stringVector() };
+    case 'error':
+      // ErrorResponse body; ZooKeeper writes the same code in the header and the body.
+      return { type, err: r.int() };
+    default:
+      return assertNever(type, 'multi result type');
   }
 }
 
@@ -284,67 +325,10 @@ export function writeResponseBody(w: Writer, res: Response): void {
       return;
     case 'multi':
     case 'multiRead':
-      for (const r of res.results) writeMultiResult(w, r);
-      writeMultiHeader(w, MULTI_END);
+      writeMultiItems(w, res.results, multiResultHeader, writeMultiResult);
       return;
     default:
       assertNever(res, 'response');
-  }
-}
-
-function readMultiResults(r: Reader, read: boolean): MultiAnyResult[] {
-  const out: MultiAnyResult[] = [];
-  for (;;) {
-    const opcode = r.int();
-    const done = r.bool();
-    r.int(); // err; for error results the body repeats it
-    if (done) return out;
-    const name = opCodeName(opcode);
-    if (read) {
-      switch (name) {
-        case 'getData': {
-          const data = r.buffer();
-          out.push({ type: name, data, stat: readStat(r) });
-          continue;
-        }
-        case 'getChildren':
-          out.push({ type: name, children: r.stringVector() });
-          continue;
-        case 'error':
-          out.push({ type: name, err: r.int() });
-          continue;
-        default:
-          break;
-      }
-    } else {
-      switch (name) {
-        case 'create':
-          out.push({ type: name, path: r.string() });
-          continue;
-        case 'create2': {
-          const path = r.string();
-          out.push({ type: name, path, stat: readStat(r) });
-          continue;
-        }
-        case 'delete':
-        case 'check':
-          out.push({ type: name });
-          continue;
-        case 'setData':
-          out.push({ type: name, stat: readStat(r) });
-          continue;
-        case 'error':
-          // ErrorResponse body; ZooKeeper writes the same code in the header and the body.
-          out.push({ type: name, err: r.int() });
-          continue;
-        default:
-          break;
-      }
-    }
-    throw new CodecError(
-      'unknown-opcode',
-      `opcode ${opcode} is not a ${read ? 'multiRead' : 'multi'} result`,
-    );
   }
 }
 
@@ -403,9 +387,20 @@ export function readResponseBody(r: Reader, type: ResponseType): Response {
     case 'notification':
       return { type, event: readWatcherEvent(r) };
     case 'multi':
-      return { type, results: readMultiResults(r, false) as MultiResult[] };
+      return {
+        type,
+        results: readMultiItems(r, multiResults, 'multi result', readMultiResult) as MultiResult[],
+      };
     case 'multiRead':
-      return { type, results: readMultiResults(r, true) as MultiReadResult[] };
+      return {
+        type,
+        results: readMultiItems(
+          r,
+          multiReadResults,
+          'multiRead result',
+          readMultiResult,
+        ) as MultiReadResult[],
+      };
     default:
       return assertNever(type, 'response type');
   }
@@ -416,36 +411,22 @@ export function readResponseBody(r: Reader, type: ResponseType): Response {
  * several replies into one socket write.
  */
 export function writeResponseFrame(w: Writer, header: ReplyHeader, response: Response | null): void {
-  const start = w.length;
-  w.int(0);
-  writeReplyHeader(w, header);
-  if (response !== null) writeResponseBody(w, response);
-  w.patchInt(start, w.length - start - 4);
+  writeFramed(w, (w) => writeResponse(w, header, response));
 }
 
-// Reused by the encode* functions (synchronous, so never shared mid-encode); dropped after a
-// frame above 1 MiB so one huge frame does not pin its memory.
-let scratch = new Writer(4096);
-
-function encodeWith(framed: boolean, header: ReplyHeader, response: Response | null): Buffer {
-  const w = scratch.reset();
-  if (framed) w.int(0);
+function writeResponse(w: Writer, header: ReplyHeader, response: Response | null): void {
   writeReplyHeader(w, header);
   if (response !== null) writeResponseBody(w, response);
-  if (framed) w.patchInt(0, w.length - 4);
-  const out = w.finish();
-  if (w.length > 1 << 20) scratch = new Writer(4096);
-  return out;
 }
 
 /** Encodes ReplyHeader + body (no length prefix); a null response sends the header alone. */
 export function encodeResponse(header: ReplyHeader, response: Response | null): Buffer {
-  return encodeWith(false, header, response);
+  return encode(false, (w) => writeResponse(w, header, response));
 }
 
 /** Encodes a whole reply frame: length prefix, ReplyHeader, body. */
 export function encodeResponseFrame(header: ReplyHeader, response: Response | null): Buffer {
-  return encodeWith(true, header, response);
+  return encode(true, (w) => writeResponse(w, header, response));
 }
 
 /** Reads only the ReplyHeader of a frame (a client uses its xid to find the request type). */
