@@ -203,61 +203,18 @@ function multiResultHeader(res: MultiAnyResult): MultiHeader {
   return { type: OpCode[res.type], done: false, err: res.type === 'error' ? res.err : 0 };
 }
 
+// A multi result's body is the reply body of the same operation (ZooKeeper writes the same jute
+// records), except that a check result has none and an error result is an ErrorResponse.
+
 function writeMultiResult(w: Writer, res: MultiAnyResult): void {
-  switch (res.type) {
-    case 'create':
-      w.ustring(res.path);
-      return;
-    case 'create2':
-      w.ustring(res.path);
-      writeStat(w, res.stat);
-      return;
-    case 'delete':
-    case 'check':
-      return;
-    case 'setData':
-      writeStat(w, res.stat);
-      return;
-    case 'getData':
-      w.buffer(res.data);
-      writeStat(w, res.stat);
-      return;
-    case 'getChildren':
-      w.stringVector(res.children);
-      return;
-    case 'error':
-      w.int(res.err);
-      return;
-    default:
-      assertNever(res, 'multi result');
-  }
+  if (res.type === 'error') w.int(res.err);
+  else if (res.type !== 'check') writeResponseBody(w, res);
 }
 
 function readMultiResult(r: Reader, type: MultiAnyResult['type']): MultiAnyResult {
-  switch (type) {
-    case 'create':
-      return { type, path: r.string() };
-    case 'create2': {
-      const path = r.string();
-      return { type, path, stat: readStat(r) };
-    }
-    case 'delete':
-    case 'check':
-      return { type };
-    case 'setData':
-      return { type, stat: readStat(r) };
-    case 'getData': {
-      const data = r.buffer();
-      return { type, data, stat: readStat(r) };
-    }
-    case 'getChildren':
-      return { type, children: r.stringVector() };
-    case 'error':
-      // ErrorResponse body; ZooKeeper writes the same code in the header and the body.
-      return { type, err: r.int() };
-    default:
-      return assertNever(type, 'multi result type');
-  }
+  if (type === 'error') return { type, err: r.int() };
+  if (type === 'check') return { type };
+  return readResponseBody(r, type) as MultiAnyResult;
 }
 
 /** Writes a reply body (what follows the ReplyHeader). */
