@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   client: () => import('./client.js'),
   codec: () => import('./codec.js'),
   election: () => import('./election.js'),
+  ensemble: () => import('./ensemble.js'),
   persistence: () => import('./persistence.js'),
   server: () => import('./server.js'),
   tree: () => import('./tree.js'),

@@ -15,113 +15,25 @@
  * /proc), which background load disturbs far less than throughput.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  decodeConnectResponse,
-  encodeConnectRequest,
-  encodeRequestFrame,
-  FrameReader,
-  type Request,
-} from '@zkts/codec';
 import { fourLetterWord, freePort, startApacheZooKeeper, waitFor } from '@zkts/testkit';
+import {
+  LoadClient,
+  latencySamples,
+  OPEN,
+  type Op,
+  option,
+  processCpuMs,
+  quantile,
+  ratioTable,
+  throughput,
+} from './load.js';
 
-const OPEN = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
 const SERVER_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../server/dist/main.js');
-
-function option(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  const v = i >= 0 ? Number(args[i + 1]) : fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} needs a positive number`);
-  return v;
-}
-
-/** One session on the raw wire protocol: pipelined requests, replies matched in order. */
-class LoadClient {
-  private readonly reader = new FrameReader({ maxFrameSize: 16 * 1024 * 1024 });
-  private readonly waiting: Array<{ xid: number; done: (err: number) => void }> = [];
-  private head = 0;
-  private xid = 1;
-  private onConnected: (() => void) | undefined;
-
-  private constructor(private readonly socket: Socket) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      for (const frame of this.reader.push(chunk)) this.onFrame(frame);
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      for (let i = this.head; i < this.waiting.length; i++) this.waiting[i]?.done(-4);
-      this.waiting.length = 0;
-      this.head = 0;
-    });
-  }
-
-  static connect(port: number): Promise<LoadClient> {
-    return new Promise((resolvePromise, reject) => {
-      const s = new Socket();
-      const c = new LoadClient(s);
-      s.once('error', reject);
-      s.connect(port, '127.0.0.1', () => {
-        const body = encodeConnectRequest({
-          protocolVersion: 0,
-          lastZxidSeen: 0n,
-          timeOut: 30_000,
-          sessionId: 0n,
-          passwd: new Uint8Array(16),
-          readOnly: false,
-        });
-        const frame = Buffer.alloc(4 + body.length);
-        frame.writeInt32BE(body.length, 0);
-        body.copy(frame, 4);
-        c.onConnected = () => {
-          s.off('error', reject);
-          resolvePromise(c);
-        };
-        s.write(frame);
-      });
-    });
-  }
-
-  private onFrame(frame: Buffer): void {
-    if (this.onConnected !== undefined) {
-      const r = decodeConnectResponse(frame);
-      if (r.timeOut <= 0) throw new Error('session refused');
-      const f = this.onConnected;
-      this.onConnected = undefined;
-      f();
-      return;
-    }
-    const xid = frame.readInt32BE(0);
-    if (xid < 0) return; // notifications, pings
-    const w = this.waiting[this.head];
-    if (w === undefined || w.xid !== xid) throw new Error(`reply out of order: ${xid}`);
-    this.waiting[this.head++] = undefined as never;
-    if (this.head > 4096 && this.head * 2 > this.waiting.length) {
-      this.waiting.splice(0, this.head);
-      this.head = 0;
-    }
-    w.done(frame.readInt32BE(12));
-  }
-
-  send(request: Request, done: (err: number) => void): void {
-    const xid = this.xid++;
-    this.waiting.push({ xid, done });
-    this.socket.write(encodeRequestFrame(xid, request));
-  }
-
-  call(request: Request): Promise<number> {
-    return new Promise((r) => this.send(request, r));
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 interface Target {
   name: string;
@@ -130,21 +42,6 @@ interface Target {
   pid?: number | undefined;
   stop(): Promise<void>;
 }
-
-/** CPU milliseconds (user + system) a process has used, from /proc; undefined elsewhere. */
-function processCpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of the line (11 and 12 after the command), in ticks.
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
-
-const CLOCK_TICKS = 100;
 
 async function startZkts(): Promise<Target> {
   if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing: run \`pnpm build\` first`);
@@ -188,67 +85,6 @@ async function startApache(): Promise<Target> {
   const zk = await startApacheZooKeeper({ jvmOptions: ['-Xmx1g', '-Xms1g'] });
   return { name: 'apache', port: zk.port, pid: zk.process.pid, stop: () => zk.stop() };
 }
-
-type Op = (session: number, n: number) => Request;
-
-/** Runs `op` from every session with `inflight` requests each in flight; ops per second after a warm-up. */
-async function throughput(
-  clients: LoadClient[],
-  inflight: number,
-  seconds: number,
-  warmMs: number,
-  op: Op,
-): Promise<{ ops: number; completed: number; errors: number; generatorCpuMs: number }> {
-  const cpu0 = process.cpuUsage();
-  const start = performance.now();
-  const from = start + warmMs;
-  const until = from + seconds * 1000;
-  let counted = 0;
-  let completed = 0;
-  let errors = 0;
-  await Promise.all(
-    clients.map(
-      (c, s) =>
-        new Promise<void>((done) => {
-          let n = 0;
-          let open = 0;
-          const next = () => {
-            const now = performance.now();
-            if (now >= until) {
-              if (open === 0) done();
-              return;
-            }
-            open++;
-            c.send(op(s, n++), (err) => {
-              open--;
-              completed++;
-              const t = performance.now();
-              if (err !== 0) errors++;
-              else if (t >= from && t < until) counted++;
-              next();
-            });
-          };
-          for (let i = 0; i < inflight; i++) next();
-        }),
-    ),
-  );
-  const cpu = process.cpuUsage(cpu0);
-  return { ops: counted, completed, errors, generatorCpuMs: (cpu.user + cpu.system) / 1000 };
-}
-
-async function latencySamples(c: LoadClient, ops: number, op: () => Request): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < ops; i++) {
-    const t0 = performance.now();
-    const err = await c.call(op());
-    samples.push(performance.now() - t0);
-    if (err !== 0) throw new Error(`latency op failed with ${err}`);
-  }
-  return samples;
-}
-
-const quantile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
 
 interface Result {
   /** Server CPU microseconds per completed request, per phase (NaN without /proc). */
@@ -443,13 +279,5 @@ export async function run(args: string[]): Promise<void> {
   ];
   const a = results.get('apache');
   const z = results.get('zkts');
-  const fmt = (v: number | undefined) => (v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(3));
-  const lines = [['metric', 'apache', 'zkts', 'zkts/apache'].join('\t')];
-  for (const [label, key] of rows) {
-    const av = a?.[key];
-    const zv = z?.[key];
-    const ratio = av !== undefined && zv !== undefined && av > 0 ? (zv / av).toFixed(2) : '-';
-    lines.push([label, fmt(av), fmt(zv), ratio].join('\t'));
-  }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(ratioTable(rows.map(([label, key]) => ({ label, apache: a?.[key], zkts: z?.[key] }))));
 }
