@@ -30,6 +30,7 @@ export {
   type MemberTimer,
   type PersistedElectionState,
 } from './member-core.js';
+export { NamedTimers } from './timers.js';
 export {
   ELECTION_PROTOCOL_VERSION,
   ElectionTransport,

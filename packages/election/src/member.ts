@@ -2,6 +2,7 @@ import { type EnsembleConfig, membersOf } from './config.js';
 import { assertNever } from './errors.js';
 import type { Decision, FastLeaderElection, LogLevel } from './fle.js';
 import { MemberCore, type MemberOutput, type MemberTimer } from './member-core.js';
+import { NamedTimers } from './timers.js';
 import { ElectionTransport, type TransportStats } from './transport.js';
 
 export interface ElectionMemberOptions {
@@ -28,7 +29,7 @@ export interface ElectionMemberOptions {
 export class ElectionMember {
   readonly core: MemberCore;
   readonly transport: ElectionTransport;
-  private readonly timers = new Map<MemberTimer, NodeJS.Timeout>();
+  private readonly timers = new NamedTimers<MemberTimer>();
   private stopped = false;
 
   constructor(private readonly opts: ElectionMemberOptions) {
@@ -71,7 +72,6 @@ export class ElectionMember {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     await this.transport.close();
   }
@@ -84,24 +84,13 @@ export class ElectionMember {
           this.transport.send(o.to, o.msg);
           break;
         case 'setTimer': {
-          const old = this.timers.get(o.timer);
-          if (old) clearTimeout(old);
           const timer = o.timer;
-          this.timers.set(
-            timer,
-            setTimeout(() => {
-              this.timers.delete(timer);
-              this.apply(this.core.step({ type: 'timeout', timer }));
-            }, o.afterMs),
-          );
+          this.timers.set(timer, o.afterMs, () => this.apply(this.core.step({ type: 'timeout', timer })));
           break;
         }
-        case 'cancelTimer': {
-          const old = this.timers.get(o.timer);
-          if (old) clearTimeout(old);
-          this.timers.delete(o.timer);
+        case 'cancelTimer':
+          this.timers.cancel(o.timer);
           break;
-        }
         case 'decided': {
           const { type: _, ...d } = o;
           this.opts.onDecided?.(d);
