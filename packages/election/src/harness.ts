@@ -192,38 +192,28 @@ function credentialsOf(
  * credentials.
  */
 export function leaderIsMaximal(spec: EnsembleSpec): Invariant<SimMember, PersistedElectionState> {
-  const seen = new WeakMap<SimMember, number>();
   const majority = Math.floor(spec.voters.length / 2) + 1;
-  return (view) => {
-    for (const id of view.ids) {
-      const m = view.node(id);
-      if (m === undefined) continue;
-      const from = seen.get(m) ?? 0;
-      for (let i = from; i < m.decisions.length; i++) {
-        const d = m.decisions[i] as Decision;
-        // Servers that join an existing leader (recvset/outofelection paths) may rank above it;
-        // the check is on the election that made it leader: a quorum of LOOKING votes.
-        if (d.path !== 'quorum') continue;
-        const voters = d.supporters.filter((s) => spec.voters.includes(s));
-        const looking = d.lookingSupporters.filter((s) => spec.voters.includes(s));
-        if (voters.length < majority) {
-          return `server ${id} decided ${d.state} for ${d.vote.leader} with supporters [${d.supporters.join(',')}], not a quorum`;
-        }
-        const leader = credentialsOf(view, d.vote.leader, spec.initial);
-        if (leader.zxid !== d.vote.zxid || leader.peerEpoch !== d.vote.peerEpoch) {
-          return `server ${id} decided for ${d.vote.leader} with credentials (${hex(d.vote.peerEpoch)}, ${hex(d.vote.zxid)}) it does not have`;
-        }
-        for (const s of looking) {
-          const c = credentialsOf(view, s, spec.initial);
-          if (outranks(c, leader)) {
-            return `server ${id} decided for ${d.vote.leader} but supporter ${s} ranks above it`;
-          }
-        }
+  return eachNewDecision((view, id, d) => {
+    // Servers that join an existing leader (recvset/outofelection paths) may rank above it;
+    // the check is on the election that made it leader: a quorum of LOOKING votes.
+    if (d.path !== 'quorum') return undefined;
+    const voters = d.supporters.filter((s) => spec.voters.includes(s));
+    const looking = d.lookingSupporters.filter((s) => spec.voters.includes(s));
+    if (voters.length < majority) {
+      return `server ${id} decided ${d.state} for ${d.vote.leader} with supporters [${d.supporters.join(',')}], not a quorum`;
+    }
+    const leader = credentialsOf(view, d.vote.leader, spec.initial);
+    if (leader.zxid !== d.vote.zxid || leader.peerEpoch !== d.vote.peerEpoch) {
+      return `server ${id} decided for ${d.vote.leader} with credentials (${hex(d.vote.peerEpoch)}, ${hex(d.vote.zxid)}) it does not have`;
+    }
+    for (const s of looking) {
+      const c = credentialsOf(view, s, spec.initial);
+      if (outranks(c, leader)) {
+        return `server ${id} decided for ${d.vote.leader} but supporter ${s} ranks above it`;
       }
-      seen.set(m, m.decisions.length);
     }
     return undefined;
-  };
+  });
 }
 
 /**
@@ -235,25 +225,38 @@ export function decisionsAgreePerRound(): Invariant<SimMember, PersistedElection
   readonly rounds: Map<bigint, number>;
 } {
   const rounds = new Map<bigint, number>();
+  const inv = eachNewDecision((_view, id, d) => {
+    const before = rounds.get(d.vote.electionEpoch);
+    if (before === undefined) rounds.set(d.vote.electionEpoch, d.vote.leader);
+    else if (before !== d.vote.leader) {
+      return `round ${hex(d.vote.electionEpoch)}: server ${id} decided leader ${d.vote.leader}, another server decided ${before}`;
+    }
+    return undefined;
+  });
+  return Object.assign(inv, { rounds });
+}
+
+/**
+ * An invariant that runs `check` on each decision of each live member once, in order; the first
+ * failure it returns is the invariant's (that member's decisions from the failing one on are
+ * checked again on the next call).
+ */
+function eachNewDecision(
+  check: (view: View, id: number, d: Decision) => string | undefined,
+): (view: View) => string | undefined {
   const seen = new WeakMap<SimMember, number>();
-  const inv = (view: View): string | undefined => {
+  return (view) => {
     for (const id of view.ids) {
       const m = view.node(id);
       if (m === undefined) continue;
-      const from = seen.get(m) ?? 0;
-      for (let i = from; i < m.decisions.length; i++) {
-        const d = m.decisions[i] as Decision;
-        const before = rounds.get(d.vote.electionEpoch);
-        if (before === undefined) rounds.set(d.vote.electionEpoch, d.vote.leader);
-        else if (before !== d.vote.leader) {
-          return `round ${hex(d.vote.electionEpoch)}: server ${id} decided leader ${d.vote.leader}, another server decided ${before}`;
-        }
+      for (let i = seen.get(m) ?? 0; i < m.decisions.length; i++) {
+        const failure = check(view, id, m.decisions[i] as Decision);
+        if (failure !== undefined) return failure;
       }
       seen.set(m, m.decisions.length);
     }
     return undefined;
   };
-  return Object.assign(inv, { rounds });
 }
 
 /**
