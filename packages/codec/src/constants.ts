@@ -41,9 +41,12 @@ export const OpCode = {
 export type OpCodeName = keyof typeof OpCode;
 export type OpCodeValue = (typeof OpCode)[OpCodeName];
 
-const opNames = new Map<number, OpCodeName>(
-  Object.entries(OpCode).map(([name, code]) => [code, name as OpCodeName]),
-);
+/** The reverse of a table of codes: code -> name. */
+function namesOf<K extends string>(table: Readonly<Record<K, number>>): ReadonlyMap<number, K> {
+  return new Map(Object.entries<number>(table).map(([name, code]) => [code, name as K]));
+}
+
+const opNames = namesOf(OpCode);
 /** The name of an opcode, or undefined when ZooKeeper 3.8 has no such opcode. */
 export function opCodeName(code: number): OpCodeName | undefined {
   return opNames.get(code);
@@ -87,9 +90,7 @@ export const ErrorCode = {
 export type ErrorCodeName = keyof typeof ErrorCode;
 export type ErrorCodeValue = (typeof ErrorCode)[ErrorCodeName];
 
-const errorNames = new Map<number, ErrorCodeName>(
-  Object.entries(ErrorCode).map(([name, code]) => [code, name as ErrorCodeName]),
-);
+const errorNames = namesOf(ErrorCode);
 /** The name of an error code, or undefined for a code ZooKeeper 3.8 does not define. */
 export function errorCodeName(code: number): ErrorCodeName | undefined {
   return errorNames.get(code);
