@@ -1,3 +1,6 @@
 export { assertNever, JepsenError, type JepsenErrorKind } from './errors.js';
 export * from './history.js';
 export * from './linearizability.js';
+export { type CutMode, LinkProxy, type LinkProxyOptions, type LinkProxyStats } from './link-proxy.js';
+export * from './nemesis.js';
+export { Prng, randomSeed } from './prng.js';

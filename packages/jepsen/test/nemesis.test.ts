@@ -1,0 +1,70 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { affectedAt, describeSchedule, generateSchedule, linksOf, Prng } from '../src/index.js';
+
+describe('Prng', () => {
+  it('repeats for a seed and differs across seeds', () => {
+    const a = new Prng(7);
+    const b = new Prng(7);
+    const c = new Prng(8);
+    const xs = Array.from({ length: 8 }, () => a.nextU32());
+    expect(Array.from({ length: 8 }, () => b.nextU32())).toEqual(xs);
+    expect(Array.from({ length: 8 }, () => c.nextU32())).not.toEqual(xs);
+  });
+
+  it('draws integers in range, roughly uniformly', () => {
+    const r = new Prng(1);
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 4000; i++) counts[r.int(0, 3)]!++;
+    for (const c of counts) expect(c).toBeGreaterThan(850);
+  });
+});
+
+describe('nemesis schedules', () => {
+  const members = ['1', '2', '3'];
+
+  it('are the same for the same seed', () => {
+    const a = generateSchedule({ seed: 42, members, durationMs: 20_000 });
+    const b = generateSchedule({ seed: 42, members, durationMs: 20_000 });
+    expect(a).toEqual(b);
+    expect(describeSchedule(a)).toBe(describeSchedule(b));
+    expect(generateSchedule({ seed: 43, members, durationMs: 20_000 })).not.toEqual(a);
+    expect(a.faults.length).toBeGreaterThan(3);
+    expect(new Set(a.faults.map((f) => f.kind))).toEqual(new Set(['kill', 'pause', 'partition']));
+  });
+
+  it('cut both directions of a partitioned pair', () => {
+    const s = generateSchedule({ seed: 3, members, durationMs: 60_000, kinds: ['partition'] });
+    const f = s.faults[0]!;
+    if (f.kind !== 'partition') throw new Error('expected a partition');
+    expect(linksOf(f)).toHaveLength(2 * f.peers.length);
+    expect(f.peers).not.toContain(f.member);
+  });
+
+  it('never affect more than maxFaulty members, and end within the run', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 1_000, max: 60_000 }),
+        fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
+        (seed, n, durationMs, maxFaultyOpt) => {
+          const ids = Array.from({ length: n }, (_, i) => `m${i}`);
+          const maxFaulty = maxFaultyOpt === undefined ? undefined : Math.min(maxFaultyOpt, n);
+          const s = generateSchedule({ seed, members: ids, durationMs, maxFaulty, gapMs: [100, 1500] });
+          const bound = maxFaulty ?? Math.floor((n - 1) / 2);
+          const instants = s.faults.flatMap((f) => [f.at, f.at + f.duration - 1]);
+          for (const t of instants) expect(affectedAt(s, t).size).toBeLessThanOrEqual(bound);
+          for (const f of s.faults) {
+            expect(f.at + f.duration).toBeLessThanOrEqual(durationMs);
+            expect(ids).toContain(f.member);
+          }
+          // Progress: a majority is never affected by default.
+          if (maxFaulty === undefined)
+            for (const t of instants) expect(affectedAt(s, t).size * 2).toBeLessThan(n);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
