@@ -1,3 +1,5 @@
+export { ApacheCluster, type EnsembleOptions, ProxiedEnsemble } from './apache-cluster.js';
+export type { Cluster } from './cluster.js';
 export { assertNever, JepsenError, type JepsenErrorKind } from './errors.js';
 export * from './history.js';
 export * from './linearizability.js';
