@@ -559,10 +559,12 @@ export class Shell {
     const path = args[1] as string;
     checkPath(path);
     const { data, stat } = await zk.getData(path, { watch: options.has('w') ? this.watcher : undefined });
-    // The client returns an empty buffer for a node created without data; zkCli prints "null" then.
-    let text = data.length === 0 ? 'null' : data.toString('utf8');
-    if (options.has('b')) text = (data.length === 0 ? Buffer.from('null') : data).toString('base64');
-    if (options.has('x')) text = hexDump(data.length === 0 ? Buffer.from('null') : data);
+    // Null data (a node created or set without data) prints as "null", as zkCli's GetCommand does;
+    // empty data prints as an empty line.
+    const shown = data ?? Buffer.from('null');
+    let text = shown.toString('utf8');
+    if (options.has('b')) text = shown.toString('base64');
+    if (options.has('x')) text = hexDump(shown);
     this.out(`${text}\n`);
     if (options.has('s')) this.printStat(stat);
   }
@@ -698,7 +700,8 @@ export class Shell {
     const { data, stat } = await zk.getData('/zookeeper/config', {
       watch: options.has('w') ? this.watcher : undefined,
     });
-    const text = data.toString('utf8');
+    // Null data prints as "null", as zkCli's GetConfigCommand does.
+    const text = data === null ? 'null' : data.toString('utf8');
     this.out(`${options.has('c') ? clientConfig(text) : text}\n`);
     if (options.has('s')) this.printStat(stat);
   }
@@ -764,15 +767,15 @@ export class Shell {
       stats.set('count', 0);
       stats.set('bytes', 0);
       await zk.create(statPath, stats.toString());
-      const limits = StatsTrack.parse((await zk.getData(limitPath)).data.toString());
-      const current = StatsTrack.parse((await zk.getData(statPath)).data.toString());
+      const limits = StatsTrack.parse((await zk.getData(limitPath)).data?.toString() ?? '');
+      const current = StatsTrack.parse((await zk.getData(statPath)).data?.toString() ?? '');
       this.warnQuota(limits, current);
     } else {
-      const limits = StatsTrack.parse((await zk.getData(limitPath)).data.toString());
+      const limits = StatsTrack.parse((await zk.getData(limitPath)).data?.toString() ?? '');
       for (const k of ['count', 'bytes', 'countHardLimit', 'byteHardLimit']) {
         if (quota.get(k) > -1) limits.set(k, quota.get(k));
       }
-      const current = StatsTrack.parse((await zk.getData(statPath)).data.toString());
+      const current = StatsTrack.parse((await zk.getData(statPath)).data?.toString() ?? '');
       this.warnQuota(limits, current);
       await zk.setData(limitPath, limits.toString());
     }
@@ -833,8 +836,8 @@ export class Shell {
     const limitPath = `${QUOTA_ROOT}${path}/${LIMIT_NODE}`;
     this.err(`absolute path is ${limitPath}\n`);
     try {
-      const limits = (await zk.getData(limitPath)).data.toString();
-      const stats = (await zk.getData(`${QUOTA_ROOT}${path}/${STAT_NODE}`)).data.toString();
+      const limits = (await zk.getData(limitPath)).data?.toString() ?? '';
+      const stats = (await zk.getData(`${QUOTA_ROOT}${path}/${STAT_NODE}`)).data?.toString() ?? '';
       this.out(`Output quota for ${path} ${StatsTrack.parse(limits).toString()}\n`);
       this.out(`Output stat for ${path} ${StatsTrack.parse(stats).toString()}\n`);
     } catch (e) {
@@ -854,7 +857,7 @@ export class Shell {
         this.out(`Quota does not exist for ${path}\n`);
         return;
       }
-      const limits = StatsTrack.parse((await zk.getData(limitPath)).data.toString());
+      const limits = StatsTrack.parse((await zk.getData(limitPath)).data?.toString() ?? '');
       const flags = ['n', 'b', 'N', 'B'].filter((o) => options.has(o));
       if (flags.length === 0) {
         for (const c of await zk.getChildren(parent)) await zk.delete(`${parent}/${c}`);

@@ -199,8 +199,10 @@ function payloadBytes(r: Request): number {
   }
 }
 
-function copyData(data: Uint8Array | null): Buffer {
-  return data === null || data.byteLength === 0 ? EMPTY : Buffer.from(data);
+/** Data off the wire, copied; null (ZooKeeper's null data) stays null. */
+function copyData(data: Uint8Array | null): Buffer | null {
+  if (data === null) return null;
+  return data.byteLength === 0 ? EMPTY : Buffer.from(data);
 }
 
 function keeperError(code: number, path?: string): KeeperError {

@@ -84,8 +84,11 @@ export interface CreateOptions {
 }
 
 export interface DataResult {
-  /** The node's data (an empty buffer when the node holds none). */
-  data: Buffer;
+  /**
+   * The node's data as the server sends it: null when the node was created or last set with null
+   * data (no data given, as zkCli's `create /a`), an empty buffer when with empty data.
+   */
+  data: Buffer | null;
   stat: Stat;
 }
 
@@ -125,7 +128,7 @@ export type ReadOp = { type: 'getData'; path: string } | { type: 'getChildren'; 
 
 /** The result of one operation of a multiRead: each succeeds or fails on its own. */
 export type ReadOpResult =
-  | { type: 'getData'; data: Buffer; stat: Stat }
+  | { type: 'getData'; data: Buffer | null; stat: Stat }
   | { type: 'getChildren'; children: string[] }
   | { type: 'error'; error: KeeperError };
 

@@ -159,7 +159,7 @@ it('settles every pipelined request once, in order, whatever the chunking and cu
                 c.getData(`/n${i}`).then(
                   (r) => {
                     order.push(i);
-                    return r.data.toString();
+                    return r.data?.toString();
                   },
                   (e: unknown) => e,
                 ),
@@ -183,7 +183,7 @@ it('settles every pipelined request once, in order, whatever the chunking and cu
           server.script = { chunk: 7, cutAfter: undefined };
           // The session survived every cut.
           expect(c.sessionId).toBe(0x42n);
-          expect((await c.getData('/last')).data.toString()).toBe('/last');
+          expect((await c.getData('/last')).data?.toString()).toBe('/last');
         } finally {
           await c.close();
         }

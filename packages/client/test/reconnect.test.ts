@@ -116,7 +116,7 @@ describe.each(TARGETS)('connection management against %s', (target) => {
 
     await server.restart();
     // The second call: issued at once, it waits for the reconnect.
-    expect((await c.getData(p)).data.toString()).toBe('v1');
+    expect((await c.getData(p)).data?.toString()).toBe('v1');
     expectResumed(states);
     expect(c.sessionId).toBe(id);
     expect(await c.exists(`${p}-eph`)).not.toBeNull();
@@ -148,7 +148,7 @@ describe.each(TARGETS)('connection management against %s', (target) => {
     await sleep(300);
     await server.restart();
     const [data, stat, created] = await Promise.all(reads);
-    expect(data.data.toString()).toBe('x');
+    expect(data.data?.toString()).toBe('x');
     expect(stat?.numChildren).toBe(0);
     expect(created).toBe(`${p}/q`);
     expectResumed(states);
@@ -256,7 +256,7 @@ describe.each(TARGETS)('connection management against %s', (target) => {
     );
     expect(events.every((e) => e.state === KeeperState.SyncConnected)).toBe(true);
     expect(states).toEqual(['connected', 'disconnected', 'connected']);
-    expect((await c.getData(p)).data.toString()).toBe('v2');
+    expect((await c.getData(p)).data?.toString()).toBe('v2');
     // The watch on an unchanged path is still registered and fires later.
     await admin.create(`${p}/same`);
     await waitUntil(() => events.length === 5, 5000, 'the later event');
@@ -397,7 +397,7 @@ describe.each(TARGETS)('connection management against %s', (target) => {
     await c.create(p, 'mine', { acl: CREATOR_ALL_ACL });
     px.dropAll();
     await waitUntil(() => states.length === 3, 5000, 'a reconnect');
-    expect((await c.getData(p)).data.toString()).toBe('mine');
+    expect((await c.getData(p)).data?.toString()).toBe('mine');
     expect(await c.whoAmI()).toContainEqual({ authScheme: 'digest', user: 'bob' });
     expect((await rejects(admin.getData(p))).codeName).toBe('NoAuth');
   });

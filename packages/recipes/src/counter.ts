@@ -14,8 +14,8 @@ function encode(n: number): Buffer {
   return b;
 }
 
-function decode(b: Buffer): number {
-  return b.length >= 4 ? b.readInt32BE(0) : 0;
+function decode(b: Buffer | null): number {
+  return b !== null && b.length >= 4 ? b.readInt32BE(0) : 0;
 }
 
 /**

@@ -84,7 +84,7 @@ export class ServiceDiscovery {
   async queryForInstance<P = unknown>(name: string, id: string): Promise<ServiceInstance<P> | undefined> {
     try {
       const { data } = await this.zk.getData(join(join(this.basePath, name), id));
-      return JSON.parse(data.toString('utf8')) as ServiceInstance<P>;
+      return JSON.parse(data?.toString('utf8') ?? '') as ServiceInstance<P>;
     } catch (e) {
       if (isCode(e, 'NoNode')) return undefined;
       throw e;
@@ -110,7 +110,7 @@ export class ServiceCache<P = unknown> extends TreeCache {
       const node = this.get(join(this.root, id));
       if (node === undefined) continue;
       try {
-        out.push(JSON.parse(node.data.toString('utf8')) as ServiceInstance<P>);
+        out.push(JSON.parse(node.data?.toString('utf8') ?? '') as ServiceInstance<P>);
       } catch {
         // not an instance record
       }

@@ -17,7 +17,7 @@ async function participantIds(zk: ZooKeeperClient, path: string): Promise<string
   const ids: string[] = [];
   for (const name of sortBySequence(await zk.getChildren(path).catch(() => [] as string[]))) {
     try {
-      ids.push((await zk.getData(join(path, name))).data.toString('utf8'));
+      ids.push((await zk.getData(join(path, name))).data?.toString('utf8') ?? '');
     } catch (e) {
       if (!isCode(e, 'NoNode')) throw e;
     }

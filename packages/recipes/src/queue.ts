@@ -45,7 +45,7 @@ export class DistributedQueue {
   async peek(): Promise<Buffer | null> {
     for (const name of await this.items()) {
       try {
-        return (await this.zk.getData(join(this.path, name))).data;
+        return (await this.zk.getData(join(this.path, name))).data ?? Buffer.alloc(0);
       } catch (e) {
         if (!isCode(e, 'NoNode')) throw e;
       }
@@ -60,7 +60,7 @@ export class DistributedQueue {
       try {
         const { data, stat } = await this.zk.getData(p);
         await this.zk.delete(p, stat.version);
-        return data;
+        return data ?? Buffer.alloc(0);
       } catch (e) {
         if (!isCode(e, 'NoNode')) throw e;
       }

@@ -4,7 +4,8 @@ import { isCode, join } from './util.js';
 
 export interface CachedNode {
   path: string;
-  data: Buffer;
+  /** The node's data; null when it holds ZooKeeper's null data (created or set without data). */
+  data: Buffer | null;
   stat: Stat;
 }
 

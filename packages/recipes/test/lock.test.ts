@@ -31,7 +31,7 @@ describe.each(TARGETS)('Lock against %s', (_name, start) => {
             inside++;
             maxInside = Math.max(maxInside, inside);
             // An unguarded read-modify-write with a pause inside: only the lock keeps it correct.
-            const n = Number((await zk.getData('/counter')).data.toString());
+            const n = Number((await zk.getData('/counter')).data?.toString());
             await sleep(2);
             await zk.setData('/counter', String(n - 1));
             inside--;
@@ -47,7 +47,7 @@ describe.each(TARGETS)('Lock against %s', (_name, start) => {
           (intervals[i - 1] as [number, number])[1],
         );
       }
-      expect(Number((await admin.getData('/counter')).data.toString())).toBe(500 - 10 * rounds);
+      expect(Number((await admin.getData('/counter')).data?.toString())).toBe(500 - 10 * rounds);
       expect(await admin.getChildren('/locks/test1')).toEqual([]);
     } finally {
       await closeAll(zks);
@@ -254,7 +254,7 @@ describe.each(TARGETS)('Lock against %s', (_name, start) => {
         'removed /cached/gone',
         'updated /cached/keep',
       ]);
-      expect(cache.get('/cached/keep')?.data.toString()).toBe('k2');
+      expect(cache.get('/cached/keep')?.data?.toString()).toBe('k2');
       expect(cache.paths()).toEqual(['/cached', '/cached/keep', '/cached/new']);
       await cache.close();
     } finally {
