@@ -943,6 +943,27 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     if (err !== 0) throw keeperError(err, path);
   }
 
+  /**
+   * Sends the request `build` makes for `path` inside the chroot (an invalid path rejects, nothing
+   * sent); a server error rejects with `path`, an OK reply settles with what `settle` makes of it.
+   */
+  private onPath<T extends RequestType, R>(
+    path: string,
+    build: (serverPath: string) => Request & { type: T },
+    settle: (response: ResponseOf<T>) => R,
+  ): Promise<R> {
+    let request: Request & { type: T };
+    try {
+      request = build(this.serverPath(path));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.submit<T, R>(request, (res, err) => {
+      this.check(err, path);
+      return settle(res as ResponseOf<T>);
+    });
+  }
+
   private watchOn(kind: WatchKind, path: string, watcher: Watcher | undefined): void {
     if (watcher !== undefined) this.watches.add(kind, path, watcher);
   }
@@ -1014,13 +1035,11 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
 
   /** Deletes a node (version -1 matches any version). */
   delete(path: string, version = -1): Promise<void> {
-    let serverPath: string;
-    try {
-      serverPath = this.serverPath(path);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.submit({ type: 'delete', path: serverPath, version }, (_r, err) => this.check(err, path));
+    return this.onPath(
+      path,
+      (serverPath) => ({ type: 'delete', path: serverPath, version }),
+      () => undefined,
+    );
   }
 
   /** The node's Stat, or null when it does not exist; a watch fires on create, change or delete. */
@@ -1045,62 +1064,44 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
 
   /** The node's data and Stat; a watch fires on change or delete. */
   getData(path: string, options: WatchOptions = {}): Promise<DataResult> {
-    let serverPath: string;
-    try {
-      serverPath = this.serverPath(path);
-    } catch (e) {
-      return Promise.reject(e);
-    }
     const watch = options.watch;
-    return this.submit({ type: 'getData', path: serverPath, watch: watch !== undefined }, (res, err) => {
-      this.check(err, path);
-      this.watchOn('data', path, watch);
-      const r = res as ResponseOf<'getData'>;
-      return { data: copyData(r.data), stat: r.stat };
-    });
+    return this.onPath(
+      path,
+      (serverPath) => ({ type: 'getData', path: serverPath, watch: watch !== undefined }),
+      (r) => {
+        this.watchOn('data', path, watch);
+        return { data: copyData(r.data), stat: r.stat };
+      },
+    );
   }
 
   /** Sets the node's data if its version matches (-1: any); returns the new Stat. */
   setData(path: string, data: Uint8Array | string | null, version = -1): Promise<Stat> {
-    let serverPath: string;
-    try {
-      serverPath = this.serverPath(path);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.submit({ type: 'setData', path: serverPath, data: toBuffer(data), version }, (res, err) => {
-      this.check(err, path);
-      return (res as ResponseOf<'setData'>).stat;
-    });
+    return this.onPath(
+      path,
+      (serverPath) => ({ type: 'setData', path: serverPath, data: toBuffer(data), version }),
+      (r) => r.stat,
+    );
   }
 
   getACL(path: string): Promise<ACLResult> {
-    let serverPath: string;
-    try {
-      serverPath = this.serverPath(path);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.submit({ type: 'getACL', path: serverPath }, (res, err) => {
-      this.check(err, path);
-      const r = res as ResponseOf<'getACL'>;
-      return { acl: r.acl, stat: r.stat };
-    });
+    return this.onPath(
+      path,
+      (serverPath) => ({ type: 'getACL', path: serverPath }),
+      (r) => ({ acl: r.acl, stat: r.stat }),
+    );
   }
 
   /** Sets the node's ACL if its ACL version matches (-1: any); returns the new Stat. */
   setACL(path: string, acl: ACL[], version = -1): Promise<Stat> {
-    let serverPath: string;
-    try {
-      serverPath = this.serverPath(path);
-      if (acl.length === 0) throw named('InvalidACL', 'an ACL must not be empty', path);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.submit({ type: 'setACL', path: serverPath, acl, version }, (res, err) => {
-      this.check(err, path);
-      return (res as ResponseOf<'setACL'>).stat;
-    });
+    return this.onPath(
+      path,
+      (serverPath) => {
+        if (acl.length === 0) throw named('InvalidACL', 'an ACL must not be empty', path);
+        return { type: 'setACL', path: serverPath, acl, version };
+      },
+      (r) => r.stat,
+    );
   }
 
   /** The node's children (names, unsorted as the server sends them); with `withStat`, its Stat too. */
@@ -1108,43 +1109,34 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   getChildren(path: string, options?: ChildrenOptions & { withStat?: false }): Promise<string[]>;
   getChildren(path: string, options: ChildrenOptions): Promise<string[] | ChildrenResult>;
   getChildren(path: string, options: ChildrenOptions = {}): Promise<string[] | ChildrenResult> {
-    let serverPath: string;
-    try {
-      serverPath = this.serverPath(path);
-    } catch (e) {
-      return Promise.reject(e);
-    }
     const watch = options.watch;
     if (options.withStat === true) {
-      return this.submit(
-        { type: 'getChildren2', path: serverPath, watch: watch !== undefined },
-        (res, err) => {
-          this.check(err, path);
+      return this.onPath(
+        path,
+        (serverPath) => ({ type: 'getChildren2', path: serverPath, watch: watch !== undefined }),
+        (r) => {
           this.watchOn('child', path, watch);
-          const r = res as ResponseOf<'getChildren2'>;
           return { children: r.children, stat: r.stat };
         },
       );
     }
-    return this.submit({ type: 'getChildren', path: serverPath, watch: watch !== undefined }, (res, err) => {
-      this.check(err, path);
-      this.watchOn('child', path, watch);
-      return (res as ResponseOf<'getChildren'>).children;
-    });
+    return this.onPath(
+      path,
+      (serverPath) => ({ type: 'getChildren', path: serverPath, watch: watch !== undefined }),
+      (r) => {
+        this.watchOn('child', path, watch);
+        return r.children;
+      },
+    );
   }
 
   /** The number of descendants of a node (not counting itself). */
   getAllChildrenNumber(path: string): Promise<number> {
-    let serverPath: string;
-    try {
-      serverPath = this.serverPath(path);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.submit({ type: 'getAllChildrenNumber', path: serverPath }, (res, err) => {
-      this.check(err, path);
-      return (res as ResponseOf<'getAllChildrenNumber'>).totalNumber;
-    });
+    return this.onPath(
+      path,
+      (serverPath) => ({ type: 'getAllChildrenNumber', path: serverPath }),
+      (r) => r.totalNumber,
+    );
   }
 
   /**
@@ -1152,29 +1144,23 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
    * Java client, the chroot applies: the prefix is inside it and the paths come back without it.
    */
   getEphemerals(prefix = '/'): Promise<string[]> {
-    let serverPath: string;
-    try {
-      serverPath = this.serverPath(prefix);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.submit({ type: 'getEphemerals', prefixPath: serverPath }, (res, err) => {
-      this.check(err, prefix);
-      return (res as ResponseOf<'getEphemerals'>).ephemerals
-        .filter((p) => this.chroot === undefined || p === this.chroot || p.startsWith(`${this.chroot}/`))
-        .map((p) => stripChroot(this.chroot, p));
-    });
+    return this.onPath(
+      prefix,
+      (serverPath) => ({ type: 'getEphemerals', prefixPath: serverPath }),
+      (r) =>
+        r.ephemerals
+          .filter((p) => this.chroot === undefined || p === this.chroot || p.startsWith(`${this.chroot}/`))
+          .map((p) => stripChroot(this.chroot, p)),
+    );
   }
 
   /** Waits until the server this client is connected to has applied every write the leader had. */
   sync(path = '/'): Promise<void> {
-    let serverPath: string;
-    try {
-      serverPath = this.serverPath(path);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.submit({ type: 'sync', path: serverPath }, (_res, err) => this.check(err, path));
+    return this.onPath(
+      path,
+      (serverPath) => ({ type: 'sync', path: serverPath }),
+      () => undefined,
+    );
   }
 
   /**

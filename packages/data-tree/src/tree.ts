@@ -863,40 +863,9 @@ export class DataTree<W = number> {
     switch (req.type) {
       case 'create':
         return this.prepCreate(req, ctx);
-      case 'deleteContainer': {
-        const path = req.path;
-        const parentPath = this.parentForDelete(path);
-        const node = this.recordFor(path);
-        if (node.childCount > 0) throw new TreeError(ErrorCode.NotEmpty, path);
-        if (this.kind(node.stat!.ephemeralOwner) === 'normal')
-          throw new TreeError(ErrorCode.BadVersion, path);
-        const parent = this.recordFor(parentPath);
-        this.addRecord({
-          ...parent,
-          zxid,
-          stat: { ...parent.stat!, pzxid: n64(zxid) },
-          childCount: parent.childCount - 1,
-        });
-        this.addRecord({ zxid, path, stat: null, childCount: -1, acl: [], dataLength: 0 });
-        return { type: 'deleteContainer', path };
-      }
-      case 'delete': {
-        const path = req.path;
-        const parentPath = this.parentForDelete(path);
-        const parent = this.recordFor(parentPath);
-        this.checkAcl(parent.acl, Perms.DELETE, ctx, path);
-        const node = this.recordFor(path);
-        checkVersion(node.stat!.version, req.version, path);
-        if (node.childCount > 0) throw new TreeError(ErrorCode.NotEmpty, path);
-        this.addRecord({
-          ...parent,
-          zxid,
-          stat: { ...parent.stat!, pzxid: n64(zxid) },
-          childCount: parent.childCount - 1,
-        });
-        this.addRecord({ zxid, path, stat: null, childCount: -1, acl: [], dataLength: 0 });
-        return { type: 'delete', path };
-      }
+      case 'delete':
+      case 'deleteContainer':
+        return this.prepDelete(req, ctx);
       case 'setData': {
         const path = req.path;
         this.checkDataSize(path, req.data);
@@ -963,6 +932,41 @@ export class DataTree<W = number> {
       default:
         return assertNever(req);
     }
+  }
+
+  /**
+   * delete and deleteContainer: each checks the node in ZooKeeper's order (a container only if it
+   * is empty and not ephemeral; a delete its parent's DELETE permission and the version), then
+   * both record the parent losing a child (its pzxid moves) and the node gone.
+   */
+  private prepDelete(
+    req: { type: 'delete'; path: string; version: number } | { type: 'deleteContainer'; path: string },
+    ctx: PrepContext,
+  ): TxnBody {
+    const { path } = req;
+    const zxid = ctx.zxid;
+    const parentPath = this.parentForDelete(path);
+    let parent: ChangeRecord;
+    if (req.type === 'deleteContainer') {
+      const node = this.recordFor(path);
+      if (node.childCount > 0) throw new TreeError(ErrorCode.NotEmpty, path);
+      if (this.kind(node.stat!.ephemeralOwner) === 'normal') throw new TreeError(ErrorCode.BadVersion, path);
+      parent = this.recordFor(parentPath);
+    } else {
+      parent = this.recordFor(parentPath);
+      this.checkAcl(parent.acl, Perms.DELETE, ctx, path);
+      const node = this.recordFor(path);
+      checkVersion(node.stat!.version, req.version, path);
+      if (node.childCount > 0) throw new TreeError(ErrorCode.NotEmpty, path);
+    }
+    this.addRecord({
+      ...parent,
+      zxid,
+      stat: { ...parent.stat!, pzxid: n64(zxid) },
+      childCount: parent.childCount - 1,
+    });
+    this.addRecord({ zxid, path, stat: null, childCount: -1, acl: [], dataLength: 0 });
+    return { type: req.type, path };
   }
 
   private checkDataSize(path: string, data: Uint8Array | null): void {
