@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /**
- * zkts-server [zoo.cfg]
+ * zkts-server [zoo.cfg] | --local-cluster N [--dir D] [--base-port P]
  *
- * With a zoo.cfg, runs the server it describes. With no argument, runs a standalone server on
- * 127.0.0.1:2181 with its data in ./zkts-data (created if missing).
+ * With a zoo.cfg, runs the server it describes: standalone, or one ensemble member when it has
+ * `server.N` lines (its id in dataDir/myid). With no argument, runs a standalone server on
+ * 127.0.0.1:2181 with its data in ./zkts-data (created if missing). `--local-cluster N` runs a
+ * development ensemble of N member processes on this host.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type AdminServer, startAdminServer } from '@zkts/admin';
 import {
   configFromEnvironment,
@@ -17,10 +20,15 @@ import {
   ZkServer,
 } from '@zkts/server';
 import { pino } from 'pino';
+import { runLocalCluster } from './local-cluster.js';
 
 const USAGE = `usage: zkts-server [zoo.cfg]
+       zkts-server --local-cluster N [--dir zkts-cluster] [--base-port 2181]
 
-  zoo.cfg   a ZooKeeper configuration file (tickTime, dataDir, clientPort, ...)
+  zoo.cfg           a ZooKeeper configuration file (tickTime, dataDir, clientPort, ...); with
+                    server.N lines it starts that ensemble member (its id in dataDir/myid)
+  --local-cluster N a development ensemble: N member processes on 127.0.0.1, client ports
+                    base-port..base-port+N-1, each member's data, zoo.cfg and log under --dir
 
 Without a file, zkts-server reads the official ZooKeeper Docker image's ZOO_* environment
 variables when any is set (ZOO_DATA_DIR, ZOO_SERVERS, ZOO_MY_ID, ZOO_CFG_EXTRA, ...), and otherwise
@@ -49,6 +57,7 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (args[0] === '--local-cluster') return localCluster(args.slice(1));
   if (args.length > 1) {
     process.stderr.write(USAGE);
     return 2;
@@ -88,12 +97,6 @@ async function main(): Promise<number> {
     config = parsed.config;
     source = file;
   }
-  if (config.servers.length > 1) {
-    process.stderr.write(
-      'zkts-server: this version runs standalone only; ensemble (server.N) configurations are not supported yet.\n',
-    );
-    return 2;
-  }
   const server = await ZkServer.start({ config, logger: log });
   let admin: AdminServer | undefined;
   if (config.admin.enabled) {
@@ -105,7 +108,13 @@ async function main(): Promise<number> {
   }
   const { host, port } = server.address();
   log.info({ config: source, dataDir: config.dataDir, dataLogDir: config.dataLogDir }, 'configuration');
-  process.stdout.write(`zkts-server: standalone on ${host}:${port}, data in ${config.dataDir}\n`);
+  if (server.mode === 'standalone') {
+    process.stdout.write(`zkts-server: standalone on ${host}:${port}, data in ${config.dataDir}\n`);
+  } else {
+    process.stdout.write(
+      `zkts-server: ensemble member ${server.serverId} of ${config.servers.length} on ${host}:${port}, data in ${config.dataDir}\n`,
+    );
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -122,6 +131,34 @@ async function main(): Promise<number> {
     void server.close().then(() => process.exit(1));
   });
   return -1;
+}
+
+async function localCluster(args: string[]): Promise<number> {
+  const size = Number(args[0]);
+  let dir = 'zkts-cluster';
+  let basePort = 2181;
+  for (let i = 1; i < args.length; i += 2) {
+    const value = args[i + 1];
+    if (args[i] === '--dir' && value !== undefined) dir = value;
+    else if (args[i] === '--base-port' && value !== undefined && /^\d+$/.test(value))
+      basePort = Number(value);
+    else {
+      process.stderr.write(`zkts-server: unexpected argument "${args[i]}"\n${USAGE}`);
+      return 2;
+    }
+  }
+  if (!Number.isInteger(size) || size < 1 || size > 9) {
+    process.stderr.write(
+      `zkts-server: --local-cluster needs a member count from 1 to 9, got "${args[0] ?? ''}"\n`,
+    );
+    return 2;
+  }
+  if (basePort < 1024 || basePort + size + 1800 > 65535) {
+    process.stderr.write(`zkts-server: --base-port ${basePort} leaves no room for the members' ports\n`);
+    return 2;
+  }
+  const entry = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
+  return runLocalCluster({ size, dir, basePort, entry });
 }
 
 main().then(

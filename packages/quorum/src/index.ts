@@ -1,6 +1,8 @@
 export { DiskAdapter } from './disk.js';
 export { QuorumError, type QuorumErrorKind } from './errors.js';
 export {
+  type ForwardedAction,
+  type LearnerSummary,
   type PeerLogLevel,
   type PeerRole,
   QuorumPeer,

@@ -8,6 +8,7 @@ import {
   type EnsembleConfig,
   FastLeaderElection,
   membersOf,
+  NamedTimers,
 } from '@zkts/election';
 import type { TxnSnapStore } from '@zkts/persistence';
 import {
@@ -59,6 +60,27 @@ export interface RoleChange {
   readonly epoch: bigint;
 }
 
+/**
+ * What the leader does with a learner's forwarded request (`onForwarded`): propose a payload
+ * (`onRefused` is called if it cannot be proposed after all, so the host can undo what it prepared),
+ * or answer with a zxid the learner waits to have applied, proposing nothing (a sync).
+ */
+export type ForwardedAction =
+  | { readonly propose: Uint8Array; readonly onRefused?: (err: QuorumError) => void }
+  | { readonly waitFor: bigint };
+
+/** The leader's view of its learners (for monitoring). */
+export interface LearnerSummary {
+  /** Learners connected to this leader. */
+  readonly learners: number;
+  /** Followers synchronised with this leader (they count for commits). */
+  readonly syncedFollowers: number;
+  /** Observers synchronised with this leader. */
+  readonly syncedObservers: number;
+  /** Learners still being synchronised. */
+  readonly pendingSyncs: number;
+}
+
 export interface QuorumPeerOptions {
   /** The parsed zoo.cfg (`parseEnsembleConfig` of `@zkts/election`). */
   readonly config: EnsembleConfig;
@@ -85,6 +107,11 @@ export interface QuorumPeerOptions {
   /** Address the quorum and election ports listen on (default: this server's host). */
   readonly listenHost?: string;
   readonly log?: (level: PeerLogLevel, message: string) => void;
+  /**
+   * Leader: turns a learner's forwarded request into what to do (default: propose it as is). Runs
+   * only while this leader can propose. Throwing a QuorumError refuses the request with its kind.
+   */
+  readonly onForwarded?: (data: Uint8Array, from: number) => ForwardedAction;
 }
 
 interface Conn {
@@ -157,7 +184,7 @@ export class QuorumPeer {
   private readonly observers: number[];
   private readonly fle: FastLeaderElection;
   private readonly transport: ElectionTransport;
-  private readonly fleTimers = new Map<ElectionTimer, NodeJS.Timeout>();
+  private readonly fleTimers = new NamedTimers<ElectionTimer>();
   private readonly disk: DiskAdapter;
   private server: Server | undefined;
   private readonly pendingConns = new Map<number, PendingConn>();
@@ -189,6 +216,7 @@ export class QuorumPeer {
   private readonly roleListeners = new Set<(c: RoleChange) => void>();
   private readonly commitListeners = new Set<(zxid: bigint, payload: Uint8Array) => void>();
   private readonly stoppedListeners = new Set<(err: QuorumError) => void>();
+  private readonly learnerListeners = new Set<(from: number, data: Uint8Array) => void>();
 
   private readonly maxFrame: number;
   private readonly maxQueue: number;
@@ -276,6 +304,41 @@ export class QuorumPeer {
     return last === undefined ? this.applied : last.zxid;
   }
 
+  /**
+   * Leader only: the zxid the next `propose` gets, so that the host can prepare a txn for it;
+   * undefined unless this server is the established leader.
+   */
+  get nextZxid(): bigint | undefined {
+    const r = this.role;
+    if (r?.kind !== 'leader' || !r.serving) return undefined;
+    const epoch = r.core.epoch;
+    const last = this.lastZxid;
+    return last >> 32n === epoch ? last + 1n : (epoch << 32n) | 1n;
+  }
+
+  /** Whether `propose` would accept a payload now (established leader, under maxOutstanding). */
+  get canPropose(): boolean {
+    const r = this.role;
+    return !this.closed && r?.kind === 'leader' && r.serving && r.core.canPropose;
+  }
+
+  /** Leader only: its learners, by synchronisation state; undefined when not leading. */
+  learnerSummary(): LearnerSummary | undefined {
+    const r = this.role;
+    if (r?.kind !== 'leader') return undefined;
+    let syncedFollowers = 0;
+    let syncedObservers = 0;
+    let pendingSyncs = 0;
+    const views = r.core.learners;
+    for (const l of views) {
+      const synced = l.phase === 'synced' || l.phase === 'upToDate';
+      if (!synced) pendingSyncs++;
+      else if (l.observer) syncedObservers++;
+      else syncedFollowers++;
+    }
+    return { learners: views.length, syncedFollowers, syncedObservers, pendingSyncs };
+  }
+
   /** The last zxid applied to the state machine. */
   get appliedZxid(): bigint {
     return this.applied;
@@ -297,6 +360,42 @@ export class QuorumPeer {
   }
 
   /** Called for every committed txn, in zxid order, right after the state machine applied it. */
+  /** Leader: the `tellLeader` notices of its learners. */
+  onLearnerMessage(listener: (from: number, data: Uint8Array) => void): () => void {
+    this.learnerListeners.add(listener);
+    return () => this.learnerListeners.delete(listener);
+  }
+
+  /**
+   * Learner: sends a notice to the leader, fire and forget (dropped, returning false, unless this
+   * server is a synced learner connected to its leader).
+   */
+  tellLeader(data: Uint8Array): boolean {
+    const r = this.role;
+    if (this.closed || r?.kind !== 'learner' || !r.serving || r.conn === undefined) return false;
+    if (data.length > this.maxPayload) return false;
+    this.write(r.conn, { t: 'app', data });
+    return true;
+  }
+
+  /**
+   * Resolves once the state machine applied `zxid` (at once if it has); rejects with `closed`
+   * when the peer closes first.
+   */
+  whenApplied(zxid: bigint): Promise<bigint> {
+    if (zxid <= this.applied) return Promise.resolve(this.applied);
+    if (this.closed) return Promise.reject(new QuorumError('closed', 'the peer is closed'));
+    if (this.appliedWaiters.length >= this.maxForwards) {
+      return Promise.reject(
+        new QuorumError('overloaded', `${this.appliedWaiters.length} waits for applied txns in flight`),
+      );
+    }
+    return new Promise<bigint>((resolve, reject) => {
+      this.appliedWaiters.push({ zxid, resolve, reject });
+      this.appliedWaiters.sort((a, b) => (a.zxid < b.zxid ? -1 : a.zxid > b.zxid ? 1 : 0));
+    });
+  }
+
   onCommit(listener: (zxid: bigint, payload: Uint8Array) => void): () => void {
     this.commitListeners.add(listener);
     return () => this.commitListeners.delete(listener);
@@ -398,7 +497,6 @@ export class QuorumPeer {
     this.closed = true;
     this.unsubscribeSnapshots?.();
     this.endRole(new QuorumError('closed', 'the peer is closed'));
-    for (const t of this.fleTimers.values()) clearTimeout(t);
     this.fleTimers.clear();
     for (const w of this.appliedWaiters.splice(0)) w.reject(new QuorumError('closed', 'the peer is closed'));
     for (const p of this.pendingConns.values()) {
@@ -429,24 +527,13 @@ export class QuorumPeer {
           this.transport.send(o.to, { kind: 'fle', n: o.n });
           break;
         case 'setTimer': {
-          const old = this.fleTimers.get(o.timer);
-          if (old) clearTimeout(old);
           const timer = o.timer;
-          this.fleTimers.set(
-            timer,
-            setTimeout(() => {
-              this.fleTimers.delete(timer);
-              this.runFle(this.fle.step({ type: 'timeout', timer }));
-            }, o.afterMs),
-          );
+          this.fleTimers.set(timer, o.afterMs, () => this.runFle(this.fle.step({ type: 'timeout', timer })));
           break;
         }
-        case 'cancelTimer': {
-          const old = this.fleTimers.get(o.timer);
-          if (old) clearTimeout(old);
-          this.fleTimers.delete(o.timer);
+        case 'cancelTimer':
+          this.fleTimers.cancel(o.timer);
           break;
-        }
         case 'decided':
           if (this.role === undefined) this.startRole(o);
           break;
@@ -893,7 +980,9 @@ export class QuorumPeer {
         return;
       }
       if (w.t === 'zab') this.feed(role, { type: 'message', from: sid, msg: w.m });
-      else this.forwarded(conn, w.id, w.data);
+      else if (w.t === 'app') {
+        for (const l of this.learnerListeners) l(sid, w.data);
+      } else this.forwarded(conn, w.id, w.data);
     };
     socket.on('data', (chunk: Buffer) => {
       let frames: unknown[];
@@ -911,7 +1000,31 @@ export class QuorumPeer {
 
   /** A learner's forwarded write, at the leader. */
   private forwarded(conn: Conn, id: number, data: Uint8Array): void {
-    this.propose(data).then(
+    let result: Promise<bigint>;
+    const hook = this.opts.onForwarded;
+    if (hook === undefined) result = this.propose(data);
+    else if (!this.canPropose) {
+      result = Promise.reject(
+        new QuorumError(this.role?.kind === 'leader' ? 'overloaded' : 'not-leader', 'cannot propose now'),
+      );
+    } else {
+      try {
+        const action = hook(data, conn.sid);
+        if ('waitFor' in action) result = Promise.resolve(action.waitFor);
+        else {
+          result = this.propose(action.propose);
+          const refused = action.onRefused;
+          if (refused !== undefined) {
+            result.catch((e: unknown) => {
+              if (e instanceof QuorumError && e.kind !== 'outcome-unknown') refused(e);
+            });
+          }
+        }
+      } catch (e) {
+        result = Promise.reject(e);
+      }
+    }
+    result.then(
       (zxid) => this.write(conn, { t: 'rep', id, zxid }),
       (e: unknown) => {
         const err = e instanceof QuorumError ? e : new QuorumError('outcome-unknown', String(e));

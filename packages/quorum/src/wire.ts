@@ -13,12 +13,14 @@ export type PeerZabMessage = ZabMessage<Uint8Array, SnapshotChunks>;
  * What travels on a learner's connection to the leader's quorum port, one per quorum frame. The
  * learner opens the connection and sends `hello` first. `req` / `rep` are this package's addition
  * to Zab's message set: a learner forwards a write to the leader, which answers with the zxid once
- * the txn is committed (or with the reason it was not proposed).
+ * the txn is committed (or with the reason it was not proposed). `app` carries the host's own
+ * learner-to-leader notices (the server's session touches), fire and forget.
  */
 export type QuorumWireMessage =
   | { readonly t: 'hello'; readonly protocol: number; readonly sid: number }
   | { readonly t: 'zab'; readonly m: PeerZabMessage }
   | { readonly t: 'req'; readonly id: number; readonly data: Uint8Array }
+  | { readonly t: 'app'; readonly data: Uint8Array }
   | {
       readonly t: 'rep';
       readonly id: number;
@@ -48,6 +50,10 @@ export function toWire(frame: unknown): QuorumWireMessage | undefined {
     case 'req': {
       const data = bytes(f.data);
       return typeof f.id === 'number' && data !== undefined ? { t: 'req', id: f.id, data } : undefined;
+    }
+    case 'app': {
+      const data = bytes(f.data);
+      return data === undefined ? undefined : { t: 'app', data };
     }
     case 'rep': {
       if (typeof f.id !== 'number') return undefined;

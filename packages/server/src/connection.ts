@@ -36,6 +36,8 @@ export class Connection {
   phase: ConnectionPhase = 'new';
   readonly reader: FrameReader;
   sessionId = 0n;
+  /** The client asked to close its session here: the reply goes out before the connection closes. */
+  closingSession = false;
   sessionTimeoutMs = 0;
   /** Ids the connection authenticated as (ip:<addr> from the start). */
   authIds: Id[];

@@ -8,7 +8,8 @@ import { ALL_FOUR_LETTER_WORDS } from './config.js';
 export const ZKTS_VERSION = '3.8.0-zkts, built on 2026-11-26 00:00 UTC';
 export const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
 
-export type ServerMode = 'standalone' | 'leader' | 'follower' | 'observer';
+/** A standalone server, or an ensemble member's role (`looking` while it has no leader). */
+export type ServerMode = 'standalone' | 'leader' | 'follower' | 'observer' | 'looking';
 
 export interface ConnectionInfo {
   /** `/127.0.0.1:51234` as Java prints an InetSocketAddress. */

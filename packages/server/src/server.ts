@@ -5,6 +5,10 @@
  * The write path: prep against the tree (plus not-yet-applied changes) -> append to the txn log
  * (group commit) -> once durable, apply in zxid order -> watch notifications -> the reply. Reads
  * run against the tree at once unless a write of the same connection is still in flight.
+ *
+ * As an ensemble member (`server.N` lines), the write path goes through @zkts/quorum instead: the
+ * leader preps (its own clients' requests and those its learners forward) and proposes through
+ * Zab; every member applies committed txns in zxid order and answers its own clients.
  */
 
 import { readdirSync, statSync } from 'node:fs';
@@ -45,13 +49,27 @@ import {
   type WatchNotification,
 } from '@zkts/data-tree';
 import { type FileSystem, TxnSnapStore } from '@zkts/persistence';
-import { negotiateSessionTimeout, type ServerConfig } from './config.js';
+import { type ForwardedAction, QuorumError, QuorumPeer, type RoleChange } from '@zkts/quorum';
+import { negotiateSessionTimeout, readMyId, type ServerConfig } from './config.js';
 import { Connection } from './connection.js';
+import {
+  type AuthId,
+  decodeLearnerMessage,
+  decodeQuorumRecord,
+  encodeLearnerMessage,
+  encodeQuorumRecord,
+  isEnsembleConfig,
+  type LearnerMessage,
+  MAX_TOUCHES_PER_MESSAGE,
+  memberClientAddress,
+  toEnsembleConfig,
+} from './ensemble.js';
 import { ServerError } from './errors.js';
 import {
   answerFourLetterWord,
   type ConnectionInfo,
   type FourLetterSource,
+  type ServerMode,
   ZKTS_VERSION,
 } from './four-letter.js';
 import { checkPassword, SessionTracker, sessionPassword } from './sessions.js';
@@ -69,7 +87,10 @@ const silentLogger: ServerLogger = { info() {}, warn() {}, error() {}, debug() {
 
 export interface ZkServerOptions {
   config: ServerConfig;
-  /** Server id (myid); 0 for a standalone server without one, as ZooKeeper. */
+  /**
+   * Server id (myid); 0 for a standalone server without one, as ZooKeeper. An ensemble member
+   * reads it from `myid` in dataDir when not given.
+   */
   serverId?: number;
   logger?: ServerLogger;
   /** File-system seam for the txn log and snapshots (tests inject faults). */
@@ -141,10 +162,15 @@ const OP_NAMES: Partial<Record<Request['type'], string>> = {
   closeSession: 'CLOS',
 };
 
+/** Results of this member's replicated txns kept until their writer collects them. */
+const MAX_UNCLAIMED_RESULTS = 100_000;
+
+type TreeOptions = ConstructorParameters<typeof DataTree<Connection>>[0];
+
 export class ZkServer {
   readonly config: ServerConfig;
   readonly serverId: number;
-  readonly tree: DataTree<Connection>;
+  private _tree: DataTree<Connection>;
   readonly counters = new ServerCounters();
   private readonly log: ServerLogger;
   private readonly sessions: SessionTracker;
@@ -163,16 +189,27 @@ export class ZkServer {
   private fatalError: Error | undefined;
   private readonly startedAt = Date.now();
   private readonly fatalListeners = new Set<(e: Error) => void>();
+  // Ensemble member only:
+  private peer: QuorumPeer | undefined;
+  /** Apply results of txns this member's clients asked for, by zxid, until collected. */
+  private readonly results = new Map<bigint, ApplyResult<Connection>>();
+  /** Sessions this learner's clients touched since the last report to the leader. */
+  private readonly touched = new Set<bigint>();
+  private touchTimer: NodeJS.Timeout | undefined;
+  private memberServing = false;
+  private replicating = 0;
+  private leaderSince = 0;
 
   private constructor(
     options: ZkServerOptions,
     private readonly store: TxnSnapStore,
     tree: DataTree<Connection>,
+    private readonly treeOptions: TreeOptions,
   ) {
     this.config = options.config;
     this.serverId = options.serverId ?? 0;
     this.log = options.logger ?? silentLogger;
-    this.tree = tree;
+    this._tree = tree;
     this.lastProposed = tree.lastZxid;
     // A standalone ZooKeeper server creates its session tracker with server id 1 (session ids
     // 0x01...), a quorum member with its myid.
@@ -183,9 +220,46 @@ export class ZkServer {
     );
   }
 
-  /** Recovers the data directory, then listens on clientPortAddress:clientPort. */
+  /** The data tree (replaced as a whole when an ensemble member receives a snapshot). */
+  get tree(): DataTree<Connection> {
+    return this._tree;
+  }
+
+  /** `standalone`, or the member's role in its ensemble. */
+  get mode(): ServerMode {
+    const state = this.peer?.state;
+    switch (state) {
+      case undefined:
+        return 'standalone';
+      case 'LEADING':
+        return 'leader';
+      case 'FOLLOWING':
+        return 'follower';
+      case 'OBSERVING':
+        return 'observer';
+      case 'LOOKING':
+        return 'looking';
+      default: {
+        const never: never = state;
+        throw new ServerError('protocol', `unknown peer state ${String(never)}`);
+      }
+    }
+  }
+
+  /**
+   * Recovers the data directory, then listens on clientPortAddress:clientPort. With `server.N`
+   * lines (more than one, or one with standaloneEnabled=false) it starts an ensemble member: the
+   * quorum recovers the data directory and elects, and clients are served once it has a leader.
+   */
   static async start(options: ZkServerOptions): Promise<ZkServer> {
-    const c = options.config;
+    const ensemble = isEnsembleConfig(options.config);
+    const serverId = options.serverId ?? (ensemble ? readMyId(options.config.dataDir) : 0);
+    let c = options.config;
+    if (ensemble) {
+      const client = memberClientAddress(c, serverId);
+      c = { ...c, clientPort: client.port, clientPortAddress: client.address };
+    }
+    options = { ...options, config: c, serverId };
     const log = options.logger ?? silentLogger;
     const store = await TxnSnapStore.open({
       dataDir: c.dataDir,
@@ -208,6 +282,17 @@ export class ZkServer {
       maxDataBytes: c.juteMaxBuffer,
       extendedTypesEnabled: c.extendedTypesEnabled,
     };
+    if (ensemble) {
+      const server = new ZkServer(options, store, new DataTree<Connection>(treeOptions), treeOptions);
+      try {
+        await server.startMember();
+        await server.listen();
+      } catch (e) {
+        await server.close();
+        throw e;
+      }
+      return server;
+    }
     let tree = new DataTree<Connection>(treeOptions);
     const t0 = Date.now();
     const recovered = await store.recover({
@@ -231,7 +316,7 @@ export class ZkServer {
       },
       'recovered data directory',
     );
-    const server = new ZkServer(options, store, tree);
+    const server = new ZkServer(options, store, tree, treeOptions);
     server.restoreSessions();
     await server.listen();
     return server;
@@ -249,6 +334,269 @@ export class ZkServer {
   /** Called when the txn log fails: the server stops serving rather than acknowledge what it cannot keep. */
   onFatal(listener: (e: Error) => void): void {
     this.fatalListeners.add(listener);
+  }
+
+  // ------------------------------------------------------------------ ensemble member
+
+  private get maxLearnerMessage(): number {
+    return this.config.juteMaxBuffer + 8192;
+  }
+
+  /** Starts the quorum peer: it recovers the data directory into the tree and elects. */
+  private async startMember(): Promise<void> {
+    const peer = new QuorumPeer({
+      config: toEnsembleConfig(this.config),
+      myId: this.serverId,
+      store: this.store,
+      stateMachine: {
+        apply: (zxid, payload) => this.applyReplicated(zxid, payload),
+        snapshot: () => [...snapshotTree(this._tree)],
+        restore: (zxid, chunks) => this.restoreTree(zxid, chunks),
+      },
+      maxOutstanding: MAX_PENDING_WRITES,
+      maxPendingForwards: MAX_PENDING_WRITES,
+      maxPayloadBytes: this.maxLearnerMessage,
+      onForwarded: (data, from) => this.onForwarded(data, from),
+      log: (level, message) => this.log[level]({ component: 'quorum' }, message),
+    });
+    this.peer = peer;
+    peer.onRoleChange((c) => this.onRoleChange(c));
+    peer.onStopped((e) => this.fail(e));
+    peer.onLearnerMessage((from, data) => this.onLearnerNotice(from, data));
+    await peer.start();
+  }
+
+  /** A committed txn, in zxid order: applied, its watches fired, its session bookkeeping done. */
+  private applyReplicated(zxid: bigint, payload: Uint8Array): void {
+    const record = decodeQuorumRecord(payload);
+    const result = this._tree.apply(record.txn, zxid, record.time);
+    this.counters.commitCount++;
+    this.deliver(result.notifications);
+    this.afterApply(record.txn, result);
+    if (record.origin === this.serverId) {
+      if (this.results.size >= MAX_UNCLAIMED_RESULTS) {
+        this.log.warn({ results: this.results.size }, 'too many uncollected write results: dropping them');
+        this.results.clear();
+      }
+      this.results.set(zxid, result);
+    }
+  }
+
+  /** The state replaced by a snapshot (recovery, or the leader's SNAP). */
+  private restoreTree(zxid: bigint, chunks: readonly Uint8Array[]): void {
+    const loader = new SnapshotLoader<Connection>(this.treeOptions);
+    for (const chunk of chunks) loader.push(chunk);
+    const tree = loader.finish();
+    if (tree.lastZxid !== zxid) {
+      throw new ServerError(
+        'storage',
+        `snapshot for 0x${zxid.toString(16)} holds the tree at 0x${tree.lastZxid.toString(16)}`,
+      );
+    }
+    // Watches and pending results belong to the old tree: its clients must reconnect.
+    for (const c of this.connections) c.close('the member loaded a new snapshot');
+    this._tree = tree;
+    this.results.clear();
+    this.sessions.rebuild(tree.getSessions(), Date.now());
+    this.log.info({ zxid: `0x${zxid.toString(16)}` }, 'loaded snapshot');
+  }
+
+  private onRoleChange(change: RoleChange): void {
+    const serving = change.serving && change.role !== 'LOOKING';
+    this.log.info(
+      { role: change.role, leader: change.leaderId, epoch: Number(change.epoch), serving },
+      'Peer state changed',
+    );
+    if (serving === this.memberServing) return;
+    this.memberServing = serving;
+    // Prepped-but-unproposed changes and uncollected results belong to the role that ended.
+    this._tree.clearOutstanding();
+    this.results.clear();
+    this.touched.clear();
+    clearInterval(this.touchTimer);
+    this.touchTimer = undefined;
+    if (!serving) {
+      // As ZooKeeper: a member without a leader serves nobody; its clients move to another member.
+      for (const c of this.connections) c.close('the member is not serving: no leader');
+      return;
+    }
+    // Every session gets a full timeout from now: nobody knows when another member last heard it.
+    this.sessions.rebuild(this._tree.getSessions(), Date.now());
+    if (change.role === 'LEADING') this.leaderSince = Date.now();
+    else {
+      this.touchTimer = setInterval(() => this.reportTouches(), Math.max(1, this.config.tickTime / 2));
+      this.touchTimer.unref();
+    }
+  }
+
+  /** A learner tells its leader which sessions its clients kept alive. */
+  private reportTouches(): void {
+    const peer = this.peer;
+    if (peer === undefined || this.touched.size === 0) return;
+    const ids = [...this.touched];
+    this.touched.clear();
+    for (let i = 0; i < ids.length; i += MAX_TOUCHES_PER_MESSAGE) {
+      const sessions = ids.slice(i, i + MAX_TOUCHES_PER_MESSAGE);
+      peer.tellLeader(encodeLearnerMessage({ k: 'touch', sessions }, this.maxLearnerMessage));
+    }
+  }
+
+  private onLearnerNotice(from: number, data: Uint8Array): void {
+    let m: LearnerMessage;
+    try {
+      m = decodeLearnerMessage(data, this.maxLearnerMessage);
+    } catch (e) {
+      this.log.warn({ from, err: (e as Error).message }, 'ignoring a malformed notice from a learner');
+      return;
+    }
+    if (m.k !== 'touch') {
+      this.log.warn({ from, kind: m.k }, 'ignoring an unexpected notice from a learner');
+      return;
+    }
+    const now = Date.now();
+    for (const id of m.sessions) this.sessions.touch(id, now);
+  }
+
+  /** Leader: a learner's forwarded request, prepped here like a local one. */
+  private onForwarded(data: Uint8Array, from: number): ForwardedAction {
+    const m = decodeLearnerMessage(data, this.maxLearnerMessage);
+    const peer = this.peer as QuorumPeer;
+    switch (m.k) {
+      case 'sync':
+        return { waitFor: peer.lastZxid };
+      case 'touch':
+        throw new QuorumError('not-ready', 'session touches are notices, not requests');
+      case 'createSession':
+        return this.prepReplicated(from, m.sessionId, 0, [], { type: 'createSession', timeout: m.timeout });
+      case 'request': {
+        const { header, request } = decodeRequest(m.frame);
+        const treeRequest = treeRequestOf(request);
+        if (treeRequest === undefined) throw new QuorumError('not-ready', `${request.type} is not a write`);
+        this.sessions.touch(m.sessionId, Date.now());
+        return this.prepReplicated(from, m.sessionId, header.xid, m.authIds, treeRequest);
+      }
+      default: {
+        const never: never = m;
+        throw new QuorumError('not-ready', `unknown learner message ${(never as LearnerMessage).k}`);
+      }
+    }
+  }
+
+  /**
+   * Leader: preps a request into the txn of the next zxid, as a record to propose. A request of a
+   * session the leader does not know (expired, closing) becomes a SessionExpired error txn.
+   */
+  private prepReplicated(
+    origin: number,
+    sessionId: bigint,
+    cxid: number,
+    authIds: readonly AuthId[],
+    request: TreeRequest,
+  ): { propose: Uint8Array; zxid: bigint; onRefused: () => void } {
+    const peer = this.peer as QuorumPeer;
+    const zxid = peer.nextZxid;
+    if (zxid === undefined) throw new QuorumError('not-leader', 'not the established leader');
+    const time = BigInt(Date.now());
+    let txn: Txn;
+    const known = this.sessions.get(sessionId);
+    const needsSession = request.type !== 'createSession' && request.type !== 'closeSession';
+    if (needsSession && sessionId !== 0n && (known === undefined || known.closing)) {
+      txn = { sessionId, cxid, body: { type: 'error', err: ErrorCode.SessionExpired } };
+    } else {
+      try {
+        txn = this._tree.prep(request, { sessionId, authIds: [...authIds], zxid, time, cxid }).txn;
+      } catch (e) {
+        if (e instanceof TreeError) throw new QuorumError('overloaded', e.message);
+        throw e;
+      }
+    }
+    return {
+      propose: encodeQuorumRecord({ origin, time, txn }),
+      zxid,
+      // Not proposed after all: the changes prepped for it must not be seen by later preps.
+      onRefused: () => this._tree.clearOutstanding(),
+    };
+  }
+
+  /**
+   * A write through the ensemble: prepped and proposed here when leading, forwarded otherwise.
+   * `onApplied` runs once the txn is applied on this member; if the outcome cannot be known here
+   * (the role ended, the leader refused) the connection is closed, as ZooKeeper closes its clients'
+   * connections when it loses its leader, and the client retries elsewhere.
+   */
+  private submitReplicated(
+    conn: Connection | undefined,
+    sessionId: bigint,
+    cxid: number,
+    request: TreeRequest,
+    forward: LearnerMessage | undefined,
+    onApplied: (result: ApplyResult<Connection>) => void,
+  ): void {
+    const peer = this.peer as QuorumPeer;
+    let written: Promise<bigint>;
+    try {
+      if (peer.state === 'LEADING') {
+        if (!peer.canPropose) throw new QuorumError('overloaded', 'the leader cannot propose now');
+        const prepped = this.prepReplicated(this.serverId, sessionId, cxid, conn?.authIds ?? [], request);
+        written = peer.propose(prepped.propose);
+        written.then(
+          (zxid) => {
+            if (zxid !== prepped.zxid) {
+              this.log.error(
+                { expected: `0x${prepped.zxid.toString(16)}`, got: `0x${zxid.toString(16)}` },
+                'txn prepped for another zxid',
+              );
+            }
+          },
+          (e: unknown) => {
+            if (!(e instanceof QuorumError && e.kind === 'outcome-unknown')) prepped.onRefused();
+          },
+        );
+      } else if (forward !== undefined) {
+        written = peer.forward(encodeLearnerMessage(forward, this.maxLearnerMessage));
+      } else {
+        throw new QuorumError('not-leader', `${request.type} can only be prepared by the leader`);
+      }
+    } catch (e) {
+      written = Promise.reject(e);
+    }
+    this.replicating++;
+    written.then(
+      (zxid) => {
+        this.replicating--;
+        const result = this.results.get(zxid);
+        this.results.delete(zxid);
+        if (result === undefined) {
+          conn?.close('the result of a write was lost with the role');
+          return;
+        }
+        onApplied(result);
+      },
+      (e: unknown) => {
+        this.replicating--;
+        const message = (e as Error)?.message ?? String(e);
+        this.log.info({ remote: conn?.remote, op: request.type, err: message }, 'write not completed here');
+        conn?.close(`write not completed: ${message}`);
+      },
+    );
+  }
+
+  /** Session bookkeeping of an applied txn, on every member. */
+  private afterApply(txn: Txn, result: ApplyResult<Connection>): void {
+    const body = txn.body;
+    if (body.type === 'createSession') {
+      if (result.err === 0 && this.sessions.get(txn.sessionId) === undefined) {
+        this.sessions.add(txn.sessionId, body.timeout, Date.now());
+      }
+    } else if (body.type === 'closeSession') {
+      this.sessions.remove(txn.sessionId);
+      const c = this.sessionConns.get(txn.sessionId);
+      // The connection that asked to close gets its reply first (see closeSession).
+      if (c !== undefined && !c.closingSession) {
+        this.sessionConns.delete(txn.sessionId);
+        c.close('session expired');
+      }
+    }
   }
 
   private restoreSessions(): void {
@@ -287,7 +635,8 @@ export class ZkServer {
     this.tickTimer = setTimeout(tick, this.config.tickTime);
     this.containerTimer = setInterval(() => this.expireContainers(), this.config.containerCheckIntervalMs);
     this.containerTimer.unref();
-    this.store.onSnapshotDue(() => void this.takeSnapshot());
+    // An ensemble member's snapshots are the quorum peer's (taken at its applied position).
+    if (this.peer === undefined) this.store.onSnapshotDue(() => void this.takeSnapshot());
     // Autopurge (autopurge.purgeInterval) runs inside the txn log store.
   }
 
@@ -297,8 +646,10 @@ export class ZkServer {
     this.stopped = true;
     clearTimeout(this.tickTimer);
     clearInterval(this.containerTimer);
+    clearInterval(this.touchTimer);
     for (const c of this.connections) c.close('server shutting down');
     await new Promise<void>((resolve) => (this.listener ? this.listener.close(() => resolve()) : resolve()));
+    await this.peer?.close().catch(() => {});
     // Let in-flight appends finish so their replies are not lost for nothing.
     await this.store.close().catch(() => {});
   }
@@ -417,6 +768,10 @@ export class ZkServer {
     const req: ConnectRequest = decodeConnectRequest(frame);
     conn.oldClient = req.readOnly === undefined;
     conn.phase = 'session';
+    if (this.peer !== undefined && !this.memberServing) {
+      conn.close('the member is not serving: no leader');
+      return;
+    }
     if (req.lastZxidSeen > this.tree.lastZxid) {
       this.log.info(
         {
@@ -453,14 +808,14 @@ export class ZkServer {
     const id = this.sessions.allocateId();
     conn.sessionId = id;
     conn.sessionTimeoutMs = timeout;
-    this.submitWrite(conn, id, 0, { type: 'createSession', timeout }, (result) => {
+    const forward: LearnerMessage = { k: 'createSession', sessionId: id, timeout };
+    this.submitWrite(conn, id, 0, { type: 'createSession', timeout }, forward, (result) => {
       if (!conn.isOpen) return;
       if (result.err !== 0) {
         this.sendConnectResponse(conn, 0, 0n);
         conn.close('session could not be created');
         return;
       }
-      this.sessions.add(id, timeout, Date.now());
       this.bindSession(conn, id, timeout);
       this.sendConnectResponse(conn, timeout, id);
       this.log.info(
@@ -491,7 +846,7 @@ export class ZkServer {
   }
 
   private expireSessions(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.expiresSessions) return;
     for (const s of this.sessions.expire(Date.now())) {
       this.log.info(
         { session: `0x${BigInt.asUintN(64, s.id).toString(16)}`, timeout: s.timeoutMs },
@@ -501,32 +856,52 @@ export class ZkServer {
     }
   }
 
-  /** closeSession as a txn: deletes the session's ephemerals, then forgets the session. */
+  /** Standalone, or the serving leader of an ensemble: the one that expires sessions and containers. */
+  private get expiresSessions(): boolean {
+    return this.peer === undefined || (this.peer.state === 'LEADING' && this.memberServing);
+  }
+
+  /**
+   * closeSession as a txn: deletes the session's ephemerals, then forgets the session (see
+   * afterApply). `conn` and `frame`: the client's own request to close, answered by `onDone`.
+   */
   private closeSession(
     id: bigint,
     conn: Connection | undefined,
     cxid = 0,
     onDone?: (r: ApplyResult<Connection>) => void,
+    frame?: Buffer,
   ): void {
     this.sessions.setClosing(id);
-    this.submitWrite(conn, id, cxid, { type: 'closeSession' }, (result) => {
-      this.sessions.remove(id);
-      const c = this.sessionConns.get(id);
+    if (conn !== undefined) conn.closingSession = true;
+    const forward: LearnerMessage | undefined =
+      frame === undefined || conn === undefined
+        ? undefined
+        : { k: 'request', sessionId: id, cxid, authIds: conn.authIds, frame };
+    this.submitWrite(conn, id, cxid, { type: 'closeSession' }, forward, (result) => {
+      if (this.sessionConns.get(id) === conn) this.sessionConns.delete(id);
       if (onDone !== undefined) onDone(result);
-      if (c !== undefined && c !== conn) c.close('session expired');
-      this.sessionConns.delete(id);
     });
   }
 
   // ------------------------------------------------------------------ write path
 
+  /**
+   * A write: standalone, prepped here, logged and applied once durable; in an ensemble, through
+   * the quorum (`forward` is what a learner sends its leader for it).
+   */
   private submitWrite(
     conn: Connection | undefined,
     sessionId: bigint,
     cxid: number,
     request: TreeRequest,
+    forward: LearnerMessage | undefined,
     onApplied: (result: ApplyResult<Connection>) => void,
   ): void {
+    if (this.peer !== undefined) {
+      this.submitReplicated(conn, sessionId, cxid, request, forward, onApplied);
+      return;
+    }
     const zxid = this.lastProposed + 1n;
     const time = BigInt(Date.now());
     const { txn } = this.tree.prep(request, {
@@ -577,9 +952,10 @@ export class ZkServer {
     while (this.pending.length > 0 && (this.pending[0] as PendingTxn).durable) {
       const e = this.pending.shift() as PendingTxn;
       this.pendingBytes -= e.bytes;
-      const result = this.tree.apply(e.txn, e.zxid, e.time);
+      const result = this._tree.apply(e.txn, e.zxid, e.time);
       this.counters.commitCount++;
       this.deliver(result.notifications);
+      this.afterApply(e.txn, result);
       e.onApplied(result);
     }
     if (
@@ -637,10 +1013,10 @@ export class ZkServer {
   }
 
   private expireContainers(): void {
-    if (this.stopped || this.fatalError !== undefined) return;
-    const due = this.tree.expiredNodes(BigInt(Date.now()));
+    if (this.stopped || this.fatalError !== undefined || !this.expiresSessions) return;
+    const due = this._tree.expiredNodes(BigInt(Date.now()));
     for (const path of due.slice(0, this.config.containerMaxPerMinute)) {
-      this.submitWrite(undefined, 0n, 0, { type: 'deleteContainer', path }, (r) => {
+      this.submitWrite(undefined, 0n, 0, { type: 'deleteContainer', path }, undefined, (r) => {
         if (r.err === 0) this.log.info({ path }, 'deleted expired container or TTL node');
       });
     }
@@ -690,6 +1066,8 @@ export class ZkServer {
       return;
     }
     this.sessions.touch(conn.sessionId, Date.now());
+    if (this.touchTimer !== undefined && this.touched.size < MAX_PENDING_WRITES)
+      this.touched.add(conn.sessionId);
     if (header.xid >= 0) conn.lastCxid = header.xid;
     const xid = header.xid;
     const op = OP_NAMES[request.type] ?? request.type.toUpperCase().slice(0, 4);
@@ -702,8 +1080,12 @@ export class ZkServer {
         return;
       case 'closeSession': {
         const slot = conn.enqueueWrite(op);
-        this.closeSession(conn.sessionId, conn, xid, () =>
-          slot.complete(this.reply({ xid, zxid: this.tree.lastZxid, err: 0 }, null), true),
+        this.closeSession(
+          conn.sessionId,
+          conn,
+          xid,
+          () => slot.complete(this.reply({ xid, zxid: this._tree.lastZxid, err: 0 }, null), true),
+          frame,
         );
         return;
       }
@@ -717,7 +1099,14 @@ export class ZkServer {
       case 'setACL':
       case 'check':
       case 'multi':
-        this.onWrite(conn, xid, op, request);
+        this.onWrite(conn, xid, op, request, frame);
+        return;
+      case 'sync':
+        if (this.peer !== undefined) {
+          this.onSync(conn, xid, op, request.path);
+          return;
+        }
+        conn.enqueueRead(op, () => this.read(conn, xid, request));
         return;
       case 'reconfig':
         conn.enqueueRead(op, () => this.errorReply(xid, ErrorCode.ReconfigDisabled));
@@ -732,7 +1121,6 @@ export class ZkServer {
       case 'getChildren2':
       case 'getAllChildrenNumber':
       case 'getEphemerals':
-      case 'sync':
       case 'multiRead':
       case 'setWatches':
       case 'setWatches2':
@@ -766,18 +1154,44 @@ export class ZkServer {
     conn.close('auth failed');
   }
 
-  private onWrite(conn: Connection, xid: number, op: string, request: Request): void {
+  /**
+   * An ensemble member's sync: answered once this member applied everything the leader had
+   * proposed when the sync reached it, so the client's next read sees every write committed before.
+   */
+  private onSync(conn: Connection, xid: number, op: string, path: string): void {
     const slot = conn.enqueueWrite(op);
-    // ZooKeeper reads a client's deleteContainer body as raw bytes, which never make a valid path:
-    // the request becomes an error txn (BadArguments). Only the server deletes containers.
-    const treeRequest: TreeRequest | undefined =
-      request.type === 'deleteContainer' ? { type: 'deleteContainer', path: '' } : toTreeRequest(request);
+    const peer = this.peer as QuorumPeer;
+    let done: Promise<bigint>;
+    try {
+      done =
+        peer.state === 'LEADING'
+          ? peer.whenApplied(peer.lastZxid)
+          : peer.forward(encodeLearnerMessage({ k: 'sync' }, this.maxLearnerMessage));
+    } catch (e) {
+      done = Promise.reject(e);
+    }
+    done.then(
+      () => slot.complete(this.reply({ xid, zxid: this._tree.lastZxid, err: 0 }, { type: 'sync', path })),
+      (e: unknown) => conn.close(`sync not completed: ${(e as Error)?.message ?? String(e)}`),
+    );
+  }
+
+  private onWrite(conn: Connection, xid: number, op: string, request: Request, frame: Buffer): void {
+    const slot = conn.enqueueWrite(op);
+    const treeRequest = treeRequestOf(request);
     if (treeRequest === undefined) {
       slot.complete(this.errorReply(xid, ErrorCode.BadArguments));
       return;
     }
     const t0 = Date.now();
-    this.submitWrite(conn, conn.sessionId, xid, treeRequest, (result) => {
+    const forward: LearnerMessage = {
+      k: 'request',
+      sessionId: conn.sessionId,
+      cxid: xid,
+      authIds: conn.authIds,
+      frame,
+    };
+    this.submitWrite(conn, conn.sessionId, xid, treeRequest, forward, (result) => {
       this.counters.updateLatency.record(Date.now() - t0);
       this.counters.latency.record(Date.now() - t0);
       conn.lastZxid = result.zxid;
@@ -992,11 +1406,12 @@ export class ZkServer {
     }
     return [
       ['version', ZKTS_VERSION],
-      ['server_state', 'standalone'],
+      ['server_state', this.mode],
+      ...this.quorumMonitorValues(),
       ['ephemerals_count', ephemerals],
       ['num_alive_connections', this.connections.size],
       ['avg_latency', c.latency.avg],
-      ['outstanding_requests', this.pending.length],
+      ['outstanding_requests', this.outstandingRequests],
       ['znode_count', this.tree.nodeCount + 1],
       ['global_sessions', this.sessions.size],
       ['packets_sent', c.packetsSent],
@@ -1026,18 +1441,47 @@ export class ZkServer {
     ];
   }
 
+  private get outstandingRequests(): number {
+    return this.pending.length + this.replicating;
+  }
+
+  /** What an ensemble member adds to `mntr`, as ZooKeeper names it. */
+  private quorumMonitorValues(): Array<[string, string | number | bigint]> {
+    const peer = this.peer;
+    if (peer === undefined) return [];
+    const state = peer.state.toLowerCase();
+    const out: Array<[string, string | number | bigint]> = [
+      ['peer_state', `${state} - ${this.memberServing ? 'broadcast' : 'election'}`],
+      ['quorum_size', this.config.servers.filter((s) => s.role === 'participant').length],
+    ];
+    const learners = peer.learnerSummary();
+    if (learners !== undefined) {
+      out.push(
+        ['learners', learners.learners],
+        ['followers', learners.learners],
+        ['synced_followers', learners.syncedFollowers],
+        ['synced_non_voting_followers', 0],
+        ['synced_observers', learners.syncedObservers],
+        ['pending_syncs', learners.pendingSyncs],
+        ['leader_uptime', this.memberServing ? Date.now() - this.leaderSince : 0],
+      );
+    }
+    return out;
+  }
+
   /** Live figures for four-letter words and operations tooling (AdminServer, metrics). */
   fourLetterSource(): FourLetterSource {
     const c = this.counters;
     const cfg = this.config;
     return {
-      serving: !this.stopped && this.fatalError === undefined,
-      mode: 'standalone',
+      serving:
+        !this.stopped && this.fatalError === undefined && (this.peer === undefined || this.memberServing),
+      mode: this.mode,
       readOnly: false,
       latency: { min: c.latency.minOrZero, avg: c.latency.avg, max: c.latency.max },
       packetsReceived: c.packetsReceived,
       packetsSent: c.packetsSent,
-      outstandingRequests: this.pending.length,
+      outstandingRequests: this.outstandingRequests,
       lastZxid: this.tree.lastZxid,
       // ZooKeeper's DataTree indexes the root under both "" and "/", so its node count (srvr, mntr)
       // is one more than the znodes; operators' dashboards compare against that figure.
@@ -1123,6 +1567,15 @@ function directorySize(dir: string): number {
 
 function missingStat(): never {
   throw new ServerError('protocol', 'the tree returned no stat for a successful write');
+}
+
+/** The tree's request for a client's write request (undefined: not a valid write). */
+function treeRequestOf(request: Request): TreeRequest | undefined {
+  // ZooKeeper reads a client's deleteContainer body as raw bytes, which never make a valid path:
+  // the request becomes an error txn (BadArguments). Only the server deletes containers.
+  if (request.type === 'deleteContainer') return { type: 'deleteContainer', path: '' };
+  if (request.type === 'closeSession') return { type: 'closeSession' };
+  return toTreeRequest(request);
 }
 
 /** Maps a codec write request to the tree's request. */

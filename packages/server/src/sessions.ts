@@ -123,6 +123,18 @@ export class SessionTracker {
     return true;
   }
 
+  /**
+   * Replaces the tracked sessions with `sessions` (id -> timeout), each given a full timeout from
+   * now: what a new leader does, since it cannot know when its learners' clients were last heard.
+   * Allocated ids keep increasing.
+   */
+  rebuild(sessions: ReadonlyMap<bigint, number>, nowMs: number): void {
+    this.sessions.clear();
+    this.buckets.clear();
+    this.nextExpiry = this.roundUp(nowMs);
+    for (const [id, timeout] of sessions) this.add(id, timeout, nowMs);
+  }
+
   /** Marks a session as closing: no more touches; its closeSession txn is on its way. */
   setClosing(id: bigint): void {
     const s = this.sessions.get(id);
