@@ -6,3 +6,5 @@ export * from './linearizability.js';
 export { type CutMode, LinkProxy, type LinkProxyOptions, type LinkProxyStats } from './link-proxy.js';
 export * from './nemesis.js';
 export { Prng, randomSeed } from './prng.js';
+export { type JepsenOptions, type JepsenResult, runJepsen, SEED_ENV, seedFromEnv } from './runner.js';
+export { repositoryRoot, ZktsCluster, zktsServerMain } from './zkts-cluster.js';
