@@ -1262,7 +1262,7 @@ export class ZkServer {
           return ok({ type: 'exists', stat });
         }
         case 'getData': {
-          const { data, stat } = this.tree.getData(request.path, watchCtx(request.watch));
+          const { data, stat } = this.tree.getDataOrNull(request.path, watchCtx(request.watch));
           return ok({ type: 'getData', data, stat });
         }
         case 'getACL': {
@@ -1293,7 +1293,7 @@ export class ZkServer {
           const results: MultiReadResult[] = request.ops.map((o): MultiReadResult => {
             try {
               if (o.type === 'getData') {
-                const { data, stat } = this.tree.getData(o.path, watchCtx(o.watch));
+                const { data, stat } = this.tree.getDataOrNull(o.path, watchCtx(o.watch));
                 return { type: 'getData', data, stat };
               }
               return {
@@ -1583,12 +1583,12 @@ function toTreeRequest(r: Request): TreeRequest | undefined {
   switch (r.type) {
     case 'create':
     case 'create2':
-      return { type: 'create', path: r.path, data: r.data ?? new Uint8Array(0), acl: r.acl, flags: r.flags };
+      return { type: 'create', path: r.path, data: r.data ?? null, acl: r.acl, flags: r.flags };
     case 'createContainer':
       return {
         type: 'create',
         path: r.path,
-        data: r.data ?? new Uint8Array(0),
+        data: r.data ?? null,
         acl: r.acl,
         flags: CreateMode.CONTAINER,
       };
@@ -1596,7 +1596,7 @@ function toTreeRequest(r: Request): TreeRequest | undefined {
       return {
         type: 'create',
         path: r.path,
-        data: r.data ?? new Uint8Array(0),
+        data: r.data ?? null,
         acl: r.acl,
         flags: r.flags,
         ttl: r.ttl,
@@ -1606,7 +1606,7 @@ function toTreeRequest(r: Request): TreeRequest | undefined {
     case 'deleteContainer':
       return { type: 'deleteContainer', path: r.path };
     case 'setData':
-      return { type: 'setData', path: r.path, data: r.data ?? new Uint8Array(0), version: r.version };
+      return { type: 'setData', path: r.path, data: r.data ?? null, version: r.version };
     case 'setACL':
       return { type: 'setACL', path: r.path, acl: r.acl as ACL[], version: r.version };
     case 'check':

@@ -564,3 +564,45 @@ describe('session close and watch management', () => {
     expect(await sessionTranscript(side('zkts'))).toEqual(apache);
   });
 });
+
+describe.each(TARGETS)('null and empty data on %s', (name) => {
+  it('keeps null data apart from empty data through create, setData, multi and a restart', async () => {
+    const t = side(name).target;
+    const raw = await RawClient.connect(t.port, { timeoutMs: 10_000 });
+    const data = async (path: string) => {
+      const r = await raw.request({ type: 'getData', path, watch: false });
+      expect(r.header.err).toBe(0);
+      return (r.response as { data: Uint8Array | null }).data;
+    };
+    try {
+      await raw.request({ type: 'create', path: '/null-d', data: null, acl: OPEN_ACL, flags: 0 });
+      await raw.request({ type: 'create', path: '/empty-d', data: new Uint8Array(0), acl: OPEN_ACL, flags: 0 });
+      await raw.request({ type: 'create', path: '/set-null', data: new Uint8Array([1]), acl: OPEN_ACL, flags: 0 });
+      await raw.request({ type: 'setData', path: '/set-null', data: null, version: -1 });
+      const m = await raw.request({
+        type: 'multi',
+        ops: [{ type: 'create', path: '/multi-null', data: null, acl: OPEN_ACL, flags: 0 }],
+      });
+      expect(m.header.err).toBe(0);
+      expect(await data('/null-d')).toBeNull();
+      expect((await data('/empty-d'))?.length).toBe(0);
+      expect(await data('/set-null')).toBeNull();
+      expect(await data('/multi-null')).toBeNull();
+      const stat = await raw.request({ type: 'exists', path: '/null-d', watch: false });
+      expect((stat.response as { stat: { dataLength: number } }).stat.dataLength).toBe(0);
+    } finally {
+      raw.destroy();
+    }
+    // From the txn log and snapshot after a restart.
+    await t.restart();
+    const again = await RawClient.connect(t.port, { timeoutMs: 10_000 });
+    try {
+      const r = await again.request({ type: 'getData', path: '/null-d', watch: false });
+      expect((r.response as { data: Uint8Array | null }).data).toBeNull();
+      const e = await again.request({ type: 'getData', path: '/empty-d', watch: false });
+      expect((e.response as { data: Uint8Array | null }).data?.length).toBe(0);
+    } finally {
+      again.destroy();
+    }
+  }, 60_000);
+});
