@@ -42,6 +42,8 @@ export interface FourLetterSource {
   outstandingRequests: number;
   lastZxid: bigint;
   nodeCount: number;
+  /** A leader's proposal sizes in bytes (-1 until the first), printed by srvr and stat. */
+  proposalSizes?: { last: number; min: number; max: number };
   connections(): ConnectionInfo[];
   /** `mntr` key/values without the `zk_` prefix, in print order. */
   monitor(): Array<[string, string | number | bigint]>;
@@ -101,6 +103,13 @@ function statsBlock(src: FourLetterSource): string {
   );
 }
 
+/** The leader's line after the node count, as ZooKeeper prints it. */
+function proposalLine(src: FourLetterSource): string {
+  const p = src.proposalSizes;
+  if (src.mode !== 'leader' || p === undefined) return '';
+  return `Proposal sizes last/min/max: ${p.last}/${p.min}/${p.max}\n`;
+}
+
 export function isFourLetterWord(word: string): boolean {
   return /^[a-z]{4}$/.test(word);
 }
@@ -124,14 +133,14 @@ export function answerFourLetterWord(
     case 'ruok':
       return 'imok';
     case 'srvr':
-      return `Zookeeper version: ${ZKTS_VERSION}\n${statsBlock(src)}Node count: ${src.nodeCount}\n`;
+      return `Zookeeper version: ${ZKTS_VERSION}\n${statsBlock(src)}Node count: ${src.nodeCount}\n${proposalLine(src)}`;
     case 'stat': {
       let s = `Zookeeper version: ${ZKTS_VERSION}\n`;
       if (src.readOnly) s += 'READ-ONLY mode; serving only read-only clients\n';
       s += 'Clients:\n';
       for (const c of src.connections()) s += `${connectionLine(c, true)}\n`;
       s += '\n';
-      return `${s}${statsBlock(src)}Node count: ${src.nodeCount}\n`;
+      return `${s}${statsBlock(src)}Node count: ${src.nodeCount}\n${proposalLine(src)}`;
     }
     case 'mntr':
       return src

@@ -199,6 +199,8 @@ export class ZkServer {
   private memberServing = false;
   private replicating = 0;
   private leaderSince = 0;
+  /** Sizes of the proposals this member made as leader (bytes; -1 until the first). */
+  private readonly proposalSizes = { last: -1, min: -1, max: -1 };
 
   private constructor(
     options: ZkServerOptions,
@@ -510,8 +512,13 @@ export class ZkServer {
         throw e;
       }
     }
+    const propose = encodeQuorumRecord({ origin, time, txn });
+    const sizes = this.proposalSizes;
+    sizes.last = propose.length;
+    if (sizes.min < 0 || propose.length < sizes.min) sizes.min = propose.length;
+    if (propose.length > sizes.max) sizes.max = propose.length;
     return {
-      propose: encodeQuorumRecord({ origin, time, txn }),
+      propose,
       zxid,
       // Not proposed after all: the changes prepped for it must not be seen by later preps.
       onRefused: () => this._tree.clearOutstanding(),
@@ -1464,6 +1471,9 @@ export class ZkServer {
         ['synced_observers', learners.syncedObservers],
         ['pending_syncs', learners.pendingSyncs],
         ['leader_uptime', this.memberServing ? Date.now() - this.leaderSince : 0],
+        ['last_proposal_size', this.proposalSizes.last],
+        ['max_proposal_size', this.proposalSizes.max],
+        ['min_proposal_size', this.proposalSizes.min],
       );
     }
     return out;
@@ -1486,6 +1496,7 @@ export class ZkServer {
       // ZooKeeper's DataTree indexes the root under both "" and "/", so its node count (srvr, mntr)
       // is one more than the znodes; operators' dashboards compare against that figure.
       nodeCount: this.tree.nodeCount + 1,
+      proposalSizes: { ...this.proposalSizes },
       connections: () => this.connectionInfos(),
       monitor: () => this.monitorValues(),
       configuration: () => [

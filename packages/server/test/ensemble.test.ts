@@ -189,6 +189,19 @@ describe('a three-member zkts ensemble', () => {
     expect(refused.timeOut).toBe(0); // expired: ZooKeeper answers with a zero timeout
   }, 30_000);
 
+  it("prints the leader's proposal sizes in srvr, as ZooKeeper does, and not on followers", async () => {
+    const srvr = await fourLetterWord(ens.member(leader).clientPort, 'srvr');
+    const m = /^Proposal sizes last\/min\/max: (\d+)\/(\d+)\/(\d+)$/m.exec(srvr);
+    expect(m).not.toBeNull();
+    const [last, min, max] = [Number(m?.[1]), Number(m?.[2]), Number(m?.[3])];
+    expect(min).toBeGreaterThan(0);
+    expect(min).toBeLessThanOrEqual(last);
+    expect(last).toBeLessThanOrEqual(max);
+    const fsrvr = await fourLetterWord(ens.member(followers[0] as number).clientPort, 'srvr');
+    expect(fsrvr).toMatch(/^Mode: follower$/m);
+    expect(fsrvr).not.toMatch(/Proposal sizes/);
+  });
+
   it('refuses a client that has seen a newer zxid than the member', async () => {
     const c = await RawClient.open(ens.member(followers[0] as number).clientPort);
     clients.push(c);
