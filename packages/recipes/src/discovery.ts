@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { ZooKeeperClient } from '@zkts/client';
 import { TreeCache } from './tree-cache.js';
 import { ensurePath, isCode, join, randomId } from './util.js';
@@ -16,15 +17,51 @@ export type ServiceInstanceInput<P = unknown> = Omit<ServiceInstance<P>, 'regist
   id?: string;
 };
 
+export interface ServiceDiscoveryOptions {
+  /**
+   * Makes a connected client with a new session. When the session of the current client expires
+   * (its ephemeral instance nodes are gone), the discovery takes a client from here and registers
+   * every instance it registered again, as Curator's ServiceDiscovery does on RECONNECTED after
+   * LOST. Without it, `useClient` does the same with a client of the caller's choosing.
+   */
+  newClient?: () => Promise<ZooKeeperClient>;
+}
+
+export interface ServiceDiscoveryEvents {
+  /** The instances were registered again on a new session. */
+  reregistered: [instances: ServiceInstance[]];
+  /** Making a new client or registering again failed after the session expired (if listened to). */
+  error: [error: unknown];
+}
+
 /**
  * Service discovery (Curator's x-discovery layout): each instance is an ephemeral node
- * `basePath/name/id` holding its JSON, gone when its process's session ends.
+ * `basePath/name/id` holding its JSON, gone when its process's session ends. The instances
+ * registered through this object come back on a new session (`newClient`, `useClient`) until they
+ * are unregistered or the discovery is closed.
  */
-export class ServiceDiscovery {
+export class ServiceDiscovery extends EventEmitter<ServiceDiscoveryEvents> {
+  private client: ZooKeeperClient;
+  private readonly registered = new Map<string, ServiceInstance>();
+  private closed = false;
+  private readonly onExpired = (): void => {
+    void this.renew();
+  };
+
   constructor(
-    readonly zk: ZooKeeperClient,
+    zk: ZooKeeperClient,
     readonly basePath: string,
-  ) {}
+    private readonly options: ServiceDiscoveryOptions = {},
+  ) {
+    super();
+    this.client = zk;
+    zk.on('expired', this.onExpired);
+  }
+
+  /** The client in use (a new one after `newClient` or `useClient`). */
+  get zk(): ZooKeeperClient {
+    return this.client;
+  }
 
   /** Registers (or replaces) an instance; returns it with its id. */
   async registerService<P>(input: ServiceInstanceInput<P>): Promise<ServiceInstance<P>> {
@@ -33,6 +70,12 @@ export class ServiceDiscovery {
       id: input.id ?? randomId(),
       registrationTimeUTC: Date.now(),
     };
+    await this.write(instance);
+    this.registered.set(join(instance.name, instance.id), instance);
+    return instance;
+  }
+
+  private async write(instance: ServiceInstance): Promise<void> {
     const dir = join(this.basePath, instance.name);
     await ensurePath(this.zk, dir);
     const path = join(dir, instance.id);
@@ -43,10 +86,44 @@ export class ServiceDiscovery {
       if (!isCode(e, 'NodeExists')) throw e;
       await this.zk.setData(path, json);
     }
-    return instance;
+  }
+
+  /**
+   * Moves to `zk` (a client with a new session) and registers every instance registered so far
+   * again. The service caches made before stay on the old client: make them again.
+   */
+  async useClient(zk: ZooKeeperClient): Promise<void> {
+    if (zk !== this.client) {
+      this.client.off('expired', this.onExpired);
+      this.client = zk;
+      zk.on('expired', this.onExpired);
+    }
+    const instances = [...this.registered.values()];
+    for (const instance of instances) await this.write(instance);
+    this.emit('reregistered', instances);
+  }
+
+  private async renew(): Promise<void> {
+    const make = this.options.newClient;
+    if (this.closed || make === undefined) return;
+    const expired = this.client;
+    try {
+      const zk = await make();
+      if (this.closed || this.client !== expired) return;
+      await this.useClient(zk);
+    } catch (e) {
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+    }
+  }
+
+  /** Stops registering again on new sessions (the client stays open: close it yourself). */
+  close(): void {
+    this.closed = true;
+    this.client.off('expired', this.onExpired);
   }
 
   async unregisterService(name: string, id: string): Promise<void> {
+    this.registered.delete(join(name, id));
     try {
       await this.zk.delete(join(join(this.basePath, name), id));
     } catch (e) {

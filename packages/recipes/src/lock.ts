@@ -30,11 +30,17 @@ export interface LockOptions {
  * an EPHEMERAL_SEQUENTIAL node under `path`; the smallest holds the lock, every other watches only
  * the next smaller node and checks again when it goes. Events: `lost` when the session ends while
  * held, `suspended`/`reconnected` around connection losses.
+ *
+ * Reentrant per Lock object, as InterProcessMutex is per thread: `acquire` while this object holds
+ * the lock succeeds at once and counts; the node goes with the last matching `release`. A second
+ * `acquire` while the first is still waiting fails with IllegalState.
  */
 export class Lock extends EventEmitter<HolderEvents> {
   private contender: Contender | undefined;
   private session: SessionWatch | undefined;
   private held = false;
+  /** How many acquires the current hold counts (0 when not held). */
+  private holds = 0;
 
   constructor(
     readonly zk: ZooKeeperClient,
@@ -59,8 +65,12 @@ export class Lock extends EventEmitter<HolderEvents> {
    * takes). Throws RecipeError 'SessionLost' if the session ends meanwhile.
    */
   async acquire(timeoutMs?: number): Promise<boolean> {
+    if (this.held) {
+      this.holds++;
+      return true;
+    }
     if (this.contender !== undefined)
-      throw new RecipeError('IllegalState', `${this.path}: already acquired or acquiring`);
+      throw new RecipeError('IllegalState', `${this.path}: already acquiring`);
     const c = new Contender(
       this.zk,
       this.path,
@@ -80,17 +90,29 @@ export class Lock extends EventEmitter<HolderEvents> {
     }
     if (!ok) return false;
     this.held = true;
+    this.holds = 1;
     this.session = new SessionWatch(this.zk, this, () => {
       this.held = false;
+      this.holds = 0;
       this.contender = undefined;
     });
     return true;
   }
 
-  /** Gives the lock up (deletes the node). */
+  /** How many acquires the current hold counts (0 when not held). */
+  get holdCount(): number {
+    return this.holds;
+  }
+
+  /** Releases one acquire; the last one gives the lock up (deletes the node). */
   async release(): Promise<void> {
     const c = this.contender;
     if (c === undefined || !this.held) throw new RecipeError('IllegalState', `${this.path}: not held`);
+    if (this.holds > 1) {
+      this.holds--;
+      return;
+    }
+    this.holds = 0;
     this.session?.stop();
     this.session = undefined;
     this.held = false;
