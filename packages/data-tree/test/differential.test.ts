@@ -78,7 +78,10 @@ const ACL_WEIGHTS: [string, number][] = [
 
 const toAcl = (a: DriverACL[]): ACL[] =>
   a.map((x) => ({ perms: x.perms, id: { scheme: x.scheme, id: x.id } }));
-const enc = (s: string | null): Uint8Array => (s === null ? new Uint8Array(0) : new TextEncoder().encode(s));
+const enc = (s: string | null): Uint8Array | null => (s === null ? null : new TextEncoder().encode(s));
+/** Data as compared: null data (ZooKeeper keeps it apart from empty data) shows as `<null>`. */
+const shown = (d: Uint8Array | null | undefined): string =>
+  d === null || d === undefined ? '<null>' : new TextDecoder().decode(d);
 
 interface Client {
   name: string;
@@ -391,8 +394,8 @@ describe('differential against Apache ZooKeeper 3.8', () => {
           const theirs = await d.request({ op: 'getData', client: c.name, path });
           let ours: Outcome;
           try {
-            const g = tree.getData(path, { authIds: c.authIds });
-            ours = { code: 0, path: new TextDecoder().decode(g.data), stat: statView(g.stat) };
+            const g = tree.getDataOrNull(path, { authIds: c.authIds });
+            ours = { code: 0, path: shown(g.data), stat: statView(g.stat) };
           } catch (e) {
             ours = { code: (e as TreeError).code };
           }
@@ -402,7 +405,7 @@ describe('differential against Apache ZooKeeper 3.8', () => {
             theirs.ok
               ? {
                   code: 0,
-                  path: new TextDecoder().decode(theirs.data ?? new Uint8Array(0)),
+                  path: shown(theirs.data),
                   stat: statView(theirs.stat),
                 }
               : { code: theirs.code ?? 999 },
@@ -541,7 +544,7 @@ describe('differential against Apache ZooKeeper 3.8', () => {
       try {
         ourData = {
           code: 0,
-          path: new TextDecoder().decode(tree.getData(path, { authIds: c1.authIds }).data),
+          path: shown(tree.getDataOrNull(path, { authIds: c1.authIds }).data),
         };
       } catch (e) {
         ourData = { code: (e as TreeError).code };
@@ -549,9 +552,7 @@ describe('differential against Apache ZooKeeper 3.8', () => {
       compare(
         `final data ${path}`,
         ourData,
-        theirData.ok
-          ? { code: 0, path: new TextDecoder().decode(theirData.data ?? new Uint8Array(0)) }
-          : { code: theirData.code ?? 999 },
+        theirData.ok ? { code: 0, path: shown(theirData.data) } : { code: theirData.code ?? 999 },
       );
       compared++;
       for (const ch of children) queue.push(path === '/' ? `/${ch}` : `${path}/${ch}`);
