@@ -102,9 +102,16 @@ export class HistoryRecorder {
   private nextId = 0;
   readonly meta: Record<string, string | number | boolean> = {};
 
-  constructor(readonly clock: Clock = monotonicClock()) {}
+  constructor(
+    readonly clock: Clock = monotonicClock(),
+    /** Most operations recorded; one more throws `JepsenError` of kind `history`. */
+    readonly maxOps = 1_000_000,
+  ) {}
 
   invoke(process: number, spec: OpSpec, member?: string, final = false): PendingOp {
+    if (this.ops.length >= this.maxOps) {
+      throw new JepsenError('history', `the history is full (${this.maxOps} operations)`);
+    }
     const base = {
       id: this.nextId++,
       process,

@@ -10,10 +10,17 @@ export type Link = readonly [from: string, to: string];
  * - `pause`: SIGSTOP the member, SIGCONT at the end;
  * - `partition`: cut the links between `member` and each of `peers`, both ways; heal at the end.
  */
-export type Fault =
+export type Fault = (
   | { kind: 'kill'; member: string; at: number; duration: number }
   | { kind: 'pause'; member: string; at: number; duration: number }
-  | { kind: 'partition'; member: string; peers: string[]; at: number; duration: number };
+  | { kind: 'partition'; member: string; peers: string[]; at: number; duration: number }
+) & {
+  /**
+   * Aim at the leader of the moment instead of `member` when the runner can tell which member
+   * leads and it is under no other fault (see `retarget`).
+   */
+  leader?: boolean;
+};
 
 export type FaultKind = Fault['kind'];
 
@@ -33,6 +40,8 @@ export interface NemesisOptions {
   faultMs?: readonly [min: number, max: number];
   /** Time without faults at the start, ms; default 1000. */
   quietStartMs?: number;
+  /** Share of faults aimed at the leader of the moment; default 0.5. */
+  leaderBias?: number;
 }
 
 export interface NemesisSchedule {
@@ -87,6 +96,7 @@ export function generateSchedule(options: NemesisOptions): NemesisSchedule {
     const duration = Math.min(rng.int(faultMin, faultMax), options.durationMs - t);
     const others = members.filter((m) => m !== member);
     const peers = rng.next() < 0.5 || others.length <= 1 ? others : others.filter(() => rng.next() < 0.5);
+    const leader = rng.next() < (options.leaderBias ?? 0.5) ? { leader: true } : {};
     // The new fault must keep the bound for its whole span.
     const end = t + duration;
     const overlapping = faults.filter((f) => f.at < end && t < f.at + f.duration);
@@ -95,15 +105,28 @@ export function generateSchedule(options: NemesisOptions): NemesisSchedule {
     switch (kind) {
       case 'kill':
       case 'pause':
-        faults.push({ kind, member, at: t, duration });
+        faults.push({ kind, member, at: t, duration, ...leader });
         break;
       case 'partition':
         if (peers.length === 0) continue;
-        faults.push({ kind, member, peers, at: t, duration });
+        faults.push({ kind, member, peers, at: t, duration, ...leader });
         break;
     }
   }
   return { seed: options.seed, members, maxFaulty, durationMs: options.durationMs, faults };
+}
+
+/**
+ * The fault aimed at `target` instead of its member: members `member` and `target` swap roles (a
+ * partition's peers included), so the fault has the same shape. The runner aims a `leader` fault at
+ * the leader only when the leader is under no other fault, so the minority bound still holds:
+ * each fault affects exactly one member, and no member has two faults.
+ */
+export function retarget(fault: Fault, target: string): Fault {
+  if (target === fault.member) return fault;
+  const swap = (m: string) => (m === target ? fault.member : m === fault.member ? target : m);
+  if (fault.kind === 'partition') return { ...fault, member: target, peers: fault.peers.map(swap) };
+  return { ...fault, member: target };
 }
 
 /** Members affected by some fault at instant `t` (ms). */
@@ -112,7 +135,7 @@ export function affectedAt(schedule: NemesisSchedule, t: number): Set<string> {
 }
 
 export function describeFault(f: Fault): string {
-  const span = `at ${(f.at / 1000).toFixed(2)}s for ${(f.duration / 1000).toFixed(2)}s`;
+  const span = `at ${(f.at / 1000).toFixed(2)}s for ${(f.duration / 1000).toFixed(2)}s${f.leader ? ', aimed at the leader' : ''}`;
   switch (f.kind) {
     case 'kill':
       return `kill -9 ${f.member}, restart ${span}`;

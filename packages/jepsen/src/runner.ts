@@ -19,6 +19,7 @@ import {
   linksOf,
   type NemesisOptions,
   type NemesisSchedule,
+  retarget,
 } from './nemesis.js';
 import { Prng, randomSeed } from './prng.js';
 
@@ -193,11 +194,15 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
   const nemesisLog: string[] = [];
   const nemesisErrors: string[] = [];
   const pendingEnds = new Map<Fault, () => Promise<void>>();
+  /** Members under a fault now (as aimed at run time). */
+  const faulty = new Set<string>();
   const timers: NodeJS.Timeout[] = [];
   let nemesisChain = Promise.resolve();
-  const act = (what: string, f: () => Promise<void>) => {
+  const aimedAt = new Map<Fault, Fault>();
+  const act = (label: string | (() => string), f: () => Promise<void>) => {
     nemesisChain = nemesisChain.then(async () => {
       const t = ((Date.now() - started) / 1000).toFixed(2);
+      const what = typeof label === 'string' ? label : label();
       const leader = await cluster.leader?.().catch(() => undefined);
       const line = `${t}s ${what}${leader === undefined ? '' : ` (leader ${leader})`}`;
       nemesisLog.push(line);
@@ -212,41 +217,66 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
     return nemesisChain;
   };
   const endOf = (f: Fault): (() => Promise<void>) => {
-    switch (f.kind) {
-      case 'kill':
-        return () => cluster.restart(f.member);
-      case 'pause':
-        return () => cluster.resume(f.member);
-      case 'partition':
-        return async () => {
+    const end = async () => {
+      switch (f.kind) {
+        case 'kill':
+          await cluster.restart(f.member);
+          break;
+        case 'pause':
+          await cluster.resume(f.member);
+          break;
+        case 'partition':
           for (const [a, b] of linksOf(f)) await cluster.heal(a, b);
-        };
-    }
+          break;
+      }
+    };
+    return () => end().finally(() => faulty.delete(f.member));
   };
   for (const f of schedule.faults) {
     timers.push(
       setTimeout(() => {
         void act(`start: ${describeFault(f)}`, async () => {
-          pendingEnds.set(f, endOf(f));
-          switch (f.kind) {
+          // Aim at the leader when asked, keeping one fault per member: as many members are
+          // affected as faults are active, which the schedule bounds.
+          let aimed = f;
+          if (f.leader && cluster.leader !== undefined) {
+            const leader = await cluster.leader().catch(() => undefined);
+            if (leader !== undefined && !faulty.has(leader)) aimed = retarget(f, leader);
+          }
+          if (faulty.has(aimed.member)) {
+            const free = members.find((m) => !faulty.has(m));
+            if (free === undefined) throw new JepsenError('cluster', 'every member is under a fault');
+            aimed = retarget(aimed, free);
+          }
+          if (aimed !== f) {
+            nemesisLog.push(`  aimed at member ${aimed.member}: ${describeFault(aimed)}`);
+            log(`nemesis   aimed at member ${aimed.member}: ${describeFault(aimed)}`);
+          }
+          faulty.add(aimed.member);
+          aimedAt.set(f, aimed);
+          pendingEnds.set(f, endOf(aimed));
+          switch (aimed.kind) {
             case 'kill':
-              await cluster.kill(f.member);
+              await cluster.kill(aimed.member);
               break;
             case 'pause':
-              await cluster.pause(f.member);
+              await cluster.pause(aimed.member);
               break;
             case 'partition':
-              for (const [a, b] of linksOf(f)) await cluster.cut(a, b);
+              for (const [a, b] of linksOf(aimed)) await cluster.cut(a, b);
               break;
           }
         });
       }, f.at),
       setTimeout(() => {
-        void act(`end: ${describeFault(f)}`, async () => {
-          const end = pendingEnds.get(f);
-          pendingEnds.delete(f);
-          await end?.();
-        });
+        void act(
+          () => `end: ${describeFault(aimedAt.get(f) ?? f)}`,
+          async () => {
+            const end = pendingEnds.get(f);
+            pendingEnds.delete(f);
+            await end?.();
+          },
+        );
       }, f.at + f.duration),
     );
   }
@@ -332,7 +362,7 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
   await nemesisChain;
   for (const [f, end] of [...pendingEnds]) {
     pendingEnds.delete(f);
-    await act(`end (run over): ${describeFault(f)}`, end);
+    await act(`end (run over): ${describeFault(aimedAt.get(f) ?? f)}`, end);
   }
   await act('heal all links', () => cluster.healAll());
   const runMs = Date.now() - started;

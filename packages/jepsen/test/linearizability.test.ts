@@ -5,9 +5,12 @@ import {
   checkLinearizability,
   checkLostWrites,
   type History,
+  HistoryRecorder,
+  JepsenError,
   type Op,
   parseHistory,
   serializeHistory,
+  summarize,
   validateHistory,
 } from '../src/index.js';
 
@@ -222,6 +225,34 @@ describe('lost writes', () => {
       read(5, 10, 11, 'z', 1, true),
     );
     expect(checkLostWrites(history).valid).toBe(true);
+  });
+});
+
+describe('HistoryRecorder', () => {
+  it('records outcomes once, with times from its clock, and is bounded', () => {
+    let now = 0;
+    const r = new HistoryRecorder(() => now++, 3);
+    const a = r.invoke(0, { kind: 'write', key: 'k', value: 'x' }, 'm1');
+    const b = r.invoke(1, { kind: 'read', key: 'k' });
+    const c = r.invoke(2, { kind: 'cas', key: 'k', expected: 1, value: 'y' });
+    a.ok(4);
+    a.fail('late'); // ignored: already settled
+    b.ok({ value: 'x', version: 4 });
+    c.info('ConnectionLoss');
+    expect(() => r.invoke(3, { kind: 'read', key: 'k' })).toThrow(JepsenError);
+    const ops = r.history().ops;
+    expect(ops[0]).toMatchObject({
+      kind: 'write',
+      outcome: 'ok',
+      version: 4,
+      invoke: 0,
+      complete: 3,
+      member: 'm1',
+    });
+    expect(ops[1]).toMatchObject({ kind: 'read', outcome: 'ok', result: { value: 'x', version: 4 } });
+    expect(ops[2]).toMatchObject({ kind: 'cas', outcome: 'info', error: 'ConnectionLoss' });
+    expect(ops[2]!.complete).toBeUndefined();
+    expect(summarize(r.history())['write:ok']).toBe(1);
   });
 });
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { affectedAt, describeSchedule, generateSchedule, linksOf, Prng } from '../src/index.js';
+import { affectedAt, describeSchedule, generateSchedule, linksOf, Prng, retarget } from '../src/index.js';
 
 describe('Prng', () => {
   it('repeats for a seed and differs across seeds', () => {
@@ -66,5 +66,22 @@ describe('nemesis schedules', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('retarget', () => {
+  it('swaps the member and the target, in a partition too', () => {
+    const f = {
+      kind: 'partition' as const,
+      member: '1',
+      peers: ['2', '3'],
+      at: 0,
+      duration: 1,
+      leader: true,
+    };
+    expect(retarget(f, '2')).toEqual({ ...f, member: '2', peers: ['1', '3'] });
+    expect(retarget(f, '1')).toBe(f);
+    const k = { kind: 'kill' as const, member: '3', at: 5, duration: 2 };
+    expect(retarget(k, '1')).toEqual({ ...k, member: '1' });
   });
 });
