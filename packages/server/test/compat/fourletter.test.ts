@@ -5,7 +5,7 @@
  */
 import { type JavaDriver, startJavaDriver } from '@zkts/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maskVolatile, startTarget, TARGETS, type Target, type TargetName } from './targets.js';
+import { maskVolatile, startTarget, TARGETS, type Target, type TargetName, ZKTS_TARGETS } from './targets.js';
 
 const WORDS = [
   'ruok',
@@ -67,46 +67,60 @@ const keyValues = (text: string, sep: RegExp): Map<string, string> =>
       }),
   );
 
-describe('four-letter words: zkts vs Apache ZooKeeper', () => {
+describe('four-letter words: zkts (standalone and follower) vs Apache ZooKeeper', () => {
   it('ruok, isro, srst, crst, wchs and unknown words answer the same', () => {
-    for (const w of ['ruok', 'isro', 'srst', 'crst', 'wchs', 'xyzw'])
-      expect([w, word('zkts', w)]).toEqual([w, word('apache', w)]);
+    for (const t of ZKTS_TARGETS)
+      for (const w of ['ruok', 'isro', 'srst', 'crst', 'wchs', 'xyzw'])
+        expect([t, w, word(t, w)]).toEqual([t, w, word('apache', w)]);
     expect(word('apache', 'ruok')).toBe('imok');
     expect(word('apache', 'wchs')).toBe('1 connections watching 2 paths\nTotal watches:2\n');
   });
 
-  it('srvr and stat: same lines and keys, same zxid, mode and node count', () => {
+  it.each(ZKTS_TARGETS)('srvr and stat on %s: same lines and keys, same zxid, mode and node count', (t) => {
     for (const w of ['srvr', 'stat']) {
       const a = keyValues(word('apache', w), /: /);
-      const z = keyValues(word('zkts', w), /: /);
-      expect([...z.keys()]).toEqual([...a.keys()]);
-      for (const k of ['Outstanding', 'Zxid', 'Mode', 'Node count', 'Connections'])
-        expect([w, k, z.get(k)]).toEqual([w, k, a.get(k)]);
+      const z = keyValues(word(t, w), /: /);
+      expect([t, w, [...z.keys()]]).toEqual([t, w, [...a.keys()]]);
+      for (const k of ['Outstanding', 'Node count', 'Connections'])
+        expect([t, w, k, z.get(k)]).toEqual([t, w, k, a.get(k)]);
+      if (t === 'zkts') {
+        for (const k of ['Zxid', 'Mode']) expect([t, w, k, z.get(k)]).toEqual([t, w, k, a.get(k)]);
+      } else {
+        // A member: its role, and zxids in its leader's epoch (the same count within the epoch).
+        expect(z.get('Mode')).toBe('follower');
+        expect(BigInt(z.get('Zxid') ?? '') >> 32n).toBeGreaterThan(0n);
+        expect(BigInt(z.get('Zxid') ?? '') & 0xffffffffn).toBe(BigInt(a.get('Zxid') ?? ''));
+      }
       expect(z.get('Latency min/avg/max')).toMatch(/^\d+\/[\d.]+\/\d+$/);
     }
-    const clients = (t: TargetName) =>
-      word(t, 'stat')
+    const clients = (n: TargetName) =>
+      word(n, 'stat')
         .split('\n')
         .filter((l) => l.startsWith(' /'));
-    expect(clients('zkts').length).toBe(clients('apache').length);
-    for (const l of clients('zkts'))
+    expect(clients(t).length).toBe(clients('apache').length);
+    for (const l of clients(t))
       expect(l).toMatch(/^ \/127\.0\.0\.1:\d+\[[01]\]\(queued=\d+,recved=\d+,sent=\d+\)$/);
     // The connection asking is listed as ZooKeeper lists it: not reading, one packet received.
-    const asking = (t: TargetName) =>
-      clients(t)
+    const asking = (n: TargetName) =>
+      clients(n)
         .map((l) => l.replace(/:\d+\[/, ':<port>['))
         .filter((l) => l.includes('[0]'));
     expect(asking('apache')).toEqual([' /127.0.0.1:<port>[0](queued=0,recved=1,sent=0)']);
-    expect(asking('zkts')).toEqual(asking('apache'));
+    expect(asking(t)).toEqual(asking('apache'));
   });
 
-  it('mntr: tab-separated zk_ keys that Apache ZooKeeper also prints, same values where deterministic', () => {
+  it.each(
+    ZKTS_TARGETS,
+  )('mntr on %s: tab-separated zk_ keys that Apache ZooKeeper also prints, same values where deterministic', (t) => {
     const a = keyValues(word('apache', 'mntr'), /\t/);
-    const z = keyValues(word('zkts', 'mntr'), /\t/);
+    const z = keyValues(word(t, 'mntr'), /\t/);
     expect(z.size).toBeGreaterThan(20);
-    for (const k of z.keys()) expect([k, a.has(k)]).toEqual([k, true]);
+    // A member's own keys (Apache ZooKeeper's members print them too; a standalone server does not).
+    const memberKeys = t === 'zkts' ? [] : ['zk_peer_state', 'zk_quorum_size'];
+    for (const k of z.keys()) expect([k, a.has(k) || memberKeys.includes(k)]).toEqual([k, true]);
+    if (t !== 'zkts') expect(z.get('zk_server_state')).toBe('follower');
     for (const k of [
-      'zk_server_state',
+      ...(t === 'zkts' ? ['zk_server_state'] : []),
       'zk_ephemerals_count',
       'zk_num_alive_connections',
       'zk_outstanding_requests',
@@ -117,10 +131,14 @@ describe('four-letter words: zkts vs Apache ZooKeeper', () => {
       'zk_local_sessions',
       'zk_approximate_data_size',
     ]) {
-      expect([k, z.get(k)]).toEqual([k, a.get(k)]);
+      expect([t, k, z.get(k)]).toEqual([t, k, a.get(k)]);
     }
   });
 
+  // conf is left out for the follower: the reference is a standalone server, and Apache
+  // ZooKeeper's ensemble members print their quorum settings there too (initLimit, syncLimit,
+  // electionAlg, ports, peerType, membership), so a standalone server's keys are not what a member
+  // should print.
   it('conf: the same keys in the same order, same settings', () => {
     const a = keyValues(word('apache', 'conf'), /=/);
     const z = keyValues(word('zkts', 'conf'), /=/);
@@ -138,18 +156,18 @@ describe('four-letter words: zkts vs Apache ZooKeeper', () => {
     expect(Number(z.get('dataDirSize'))).toBeGreaterThan(0);
   });
 
-  it('cons: one line per connection with the same fields', () => {
-    const fields = (t: TargetName) =>
-      word(t, 'cons')
+  it.each(ZKTS_TARGETS)('cons on %s: one line per connection with the same fields', (t) => {
+    const fields = (n: TargetName) =>
+      word(n, 'cons')
         .split('\n')
         .filter((l) => l.startsWith(' /'))
         .map((l) => [...l.matchAll(/([a-z]+)=/g)].map((m) => m[1]).join(','))
         .sort();
-    expect(fields('zkts')).toEqual(fields('apache'));
+    expect(fields(t)).toEqual(fields('apache'));
     expect(fields('apache')[1]).toContain('sid,lop,est,to,lcxid,lzxid,lresp,llat,minlat,avglat,maxlat');
   });
 
-  it('wchc, wchp and dump: the same text with session ids and times masked', () => {
+  it.each(ZKTS_TARGETS)('wchc, wchp and dump on %s: the same text with session ids and times masked', (t) => {
     const mask = (s: string) =>
       maskVolatile(s)
         .replace(/expire at .*:/g, 'expire at <date>:')
@@ -158,7 +176,7 @@ describe('four-letter words: zkts vs Apache ZooKeeper', () => {
         .replace(/Connections Sets \(\d+\)/, 'Connections Sets (n)')
         .replace(/:\d+ sessionId/g, ':<port> sessionId');
     for (const w of ['wchc', 'wchp', 'dump'])
-      expect([w, mask(word('zkts', w))]).toEqual([w, mask(word('apache', w))]);
+      expect([w, mask(word(t, w))]).toEqual([w, mask(word('apache', w))]);
   });
 
   it('dirs and envi: same shape', () => {

@@ -1,7 +1,8 @@
 /**
- * The two servers every compatibility test runs against: Apache ZooKeeper 3.8 (the reference) and
- * zkts. A test is written once and run on both (`describe.each(TARGETS)`), so each expectation is
- * proven on the reference first.
+ * The servers every compatibility test runs against: Apache ZooKeeper 3.8 (the reference), a
+ * standalone zkts server, and a follower of a three-member zkts ensemble (clients see the same
+ * behaviour on a member as on a standalone server). A test is written once and run on each
+ * (`describe.each(TARGETS)`), so each expectation is proven on the reference first.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,9 +10,12 @@ import { join } from 'node:path';
 import { type ApacheZooKeeper, fourLetterWord, freePort, startApacheZooKeeper } from '@zkts/testkit';
 import { parseConfig } from '../../src/config.js';
 import { ZkServer } from '../../src/server.js';
+import { startTestEnsemble } from '../ensemble-helpers.js';
 
-export type TargetName = 'apache' | 'zkts';
-export const TARGETS: TargetName[] = ['apache', 'zkts'];
+export type TargetName = 'apache' | 'zkts' | 'zkts-follower';
+export const TARGETS: TargetName[] = ['apache', 'zkts', 'zkts-follower'];
+/** The zkts targets, each compared with Apache ZooKeeper. */
+export const ZKTS_TARGETS: TargetName[] = TARGETS.filter((t) => t !== 'apache');
 
 export interface TargetOptions {
   /** zoo.cfg keys for both servers. */
@@ -25,15 +29,16 @@ export interface TargetOptions {
 
 export interface Target {
   readonly name: TargetName;
+  /** For 'zkts-follower': the follower's address only. */
   readonly connectString: string;
   readonly port: number;
   readonly dataDir: string;
   fourLetterWord(word: string): Promise<string>;
-  /** Stops the server and starts it again on the same port and data directory. */
+  /** Stops the server (the follower) and starts it again on the same port and data directory. */
   restart(): Promise<void>;
-  /** Stops the server and removes its data directory. */
+  /** Stops the server (the whole ensemble) and removes its data directory. */
   stop(): Promise<void>;
-  /** The zkts server object (undefined for Apache). */
+  /** The zkts server object (undefined for Apache; the follower's for 'zkts-follower'). */
   readonly zkts: ZkServer | undefined;
 }
 
@@ -61,7 +66,44 @@ async function startZkts(port: number, dataDir: string, opts: TargetOptions): Pr
   return ZkServer.start({ config });
 }
 
+/**
+ * A three-member zkts ensemble (tickTime 200, so elections and syncs are quick) whose target is one
+ * follower; session timeouts are bounded as a standalone server's with tickTime 2000 are, so
+ * sessions negotiate as on the other targets.
+ */
+async function startFollowerTarget(opts: TargetOptions): Promise<Target> {
+  const ens = await startTestEnsemble(3, {
+    extra: {
+      minSessionTimeout: '4000',
+      maxSessionTimeout: '40000',
+      maxClientCnxns: '0',
+      ...opts.properties,
+      ...opts.config,
+    },
+  });
+  const leader = await ens.ready(30_000);
+  const member = ens.members.find((m) => m.id !== leader);
+  if (member === undefined) throw new Error('no follower');
+  return {
+    name: 'zkts-follower',
+    connectString: member.connectString,
+    port: member.clientPort,
+    dataDir: member.dataDir,
+    get zkts() {
+      return member.server;
+    },
+    fourLetterWord: (w) => fourLetterWord(member.clientPort, w),
+    restart: async () => {
+      await ens.stop(member.id);
+      await ens.start(member.id);
+      await ens.ready(30_000);
+    },
+    stop: () => ens.close(),
+  };
+}
+
 export async function startTarget(name: TargetName, opts: TargetOptions = {}): Promise<Target> {
+  if (name === 'zkts-follower') return startFollowerTarget(opts);
   const dataDir = await mkdtemp(join(tmpdir(), `compat-${name}-`));
   const port = await freePort();
   if (name === 'apache') {
