@@ -4,7 +4,8 @@
  *
  *   pnpm --filter @zkts/bench build && pnpm --filter @zkts/bench run bench ensemble \
  *     [--seconds 5] [--rounds 3] [--failovers 3] [--sessions 32] [--inflight 16] [--size 100] \
- *     [--retry-ms 20] [--only zkts|apache]
+ *     [--retry-ms 20] [--only zkts|apache] [--phases create,setData,getData] [--keep-logs] \
+ *     [--profile-leader <dir>]
  *
  * Each member is a real process in its own process group (java QuorumPeerMain, or
  * `node apps/server/dist/main.js zoo.cfg`), with its own data directory holding `myid`, fsync on.
@@ -21,10 +22,15 @@
  * first) every `retry-ms`. Then the killed member restarts on its data and the next failover
  * waits until all three serve again (`srvr` answers `Mode: leader|follower`, one leader).
  *
+ * Member output goes to `s<sid>/member.log` in the ensemble's temporary directory, which is kept
+ * (and its logs named) when the run fails or shows errors, or with `--keep-logs`.
+ * `--profile-leader <dir>` runs zkts alone under `node --cpu-prof`, without failovers, and prints
+ * the leader's profile summary.
+ *
  * Every process started is killed (by process group) on exit, error, SIGINT and SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -48,6 +54,7 @@ import {
   ratioTable,
   throughput,
 } from './load.js';
+import { formatSummary, readProfile, summarise } from './profile-summary.js';
 
 type Kind = 'zkts' | 'apache';
 const KINDS: Kind[] = ['zkts', 'apache'];
@@ -62,7 +69,10 @@ const FAILOVER_TIMEOUT_MS = 60_000;
 const HANDSHAKE_TIMEOUT_MS = 5000;
 const REQUEST_TIMEOUT_MS = 5000;
 const SESSION_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 15_000;
 const WARM_MS = 300;
+/** Bytes of a member's log quoted in an error. */
+const LOG_TAIL = 8192;
 /** ZooKeeper's NODEEXISTS and SESSIONEXPIRED error codes. */
 const NODE_EXISTS = -110;
 const SESSION_EXPIRED = -112;
@@ -117,20 +127,39 @@ interface Member {
   readonly sid: number;
   readonly clientPort: number;
   readonly cfg: string;
+  /** The member's stdout and stderr, appended to over restarts (zkts: pino JSON lines). */
+  readonly log: string;
   proc: ChildProcess | undefined;
   exited: Promise<void>;
   exitCode: number | null | undefined;
-  out: string;
+  /** A spawn error, if any. */
+  spawnError: string;
+}
+
+/** The last `LOG_TAIL` bytes of `m`'s log, and its spawn error if any. */
+function tail(m: Member): string {
+  let text = '';
+  try {
+    text = readFileSync(m.log, 'utf8').slice(-LOG_TAIL);
+  } catch {
+    // no log yet
+  }
+  return `${text}${m.spawnError}`.trim();
 }
 
 class Ensemble {
+  /** The sid of the leader when last seen. */
+  leaderSid: number | undefined;
+
   private constructor(
     readonly kind: Kind,
     readonly root: string,
     readonly members: Member[],
+    /** Node.js options for zkts members (e.g. `--cpu-prof`), by sid. */
+    private readonly nodeOptions: (sid: number) => string[],
   ) {}
 
-  static async create(kind: Kind): Promise<Ensemble> {
+  static async create(kind: Kind, nodeOptions: (sid: number) => string[] = () => []): Promise<Ensemble> {
     const root = await mkdtemp(join(tmpdir(), `bench-ensemble-${kind}-`));
     dirs.add(root);
     const ports = await distinctPorts(3 * SIZE);
@@ -166,16 +195,17 @@ class Ensemble {
         sid,
         clientPort: client(i),
         cfg,
+        log: join(dir, 'member.log'),
         proc: undefined,
         exited: Promise.resolve(),
         exitCode: undefined,
-        out: '',
+        spawnError: '',
       });
     }
-    return new Ensemble(kind, root, members);
+    return new Ensemble(kind, root, members, nodeOptions);
   }
 
-  /** Starts `m` in its own process group. */
+  /** Starts `m` in its own process group, its output appended to `m.log`. */
   start(m: Member): void {
     const [cmd, args] =
       this.kind === 'apache'
@@ -189,18 +219,25 @@ class Ensemble {
               m.cfg,
             ],
           ]
-        : [process.execPath, [SERVER_MAIN, m.cfg]];
-    const proc = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+        : [process.execPath, [...this.nodeOptions(m.sid), SERVER_MAIN, m.cfg]];
+    // The member writes straight to its log file: nothing passes through this (load generating)
+    // process, and whatever it wrote before a SIGKILL is kept.
+    appendFileSync(
+      m.log,
+      `--- bench ensemble: ${this.kind} member ${m.sid} started ${new Date().toISOString()}\n`,
+    );
+    const fd = openSync(m.log, 'a');
+    let proc: ChildProcess;
+    try {
+      proc = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
     const pid = proc.pid;
     if (pid !== undefined) groups.add(pid);
     m.proc = proc;
     m.exitCode = undefined;
-    m.out = '';
-    const keep = (b: Buffer) => {
-      m.out = (m.out + b.toString('utf8')).slice(-8192);
-    };
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
+    m.spawnError = '';
     m.exited = new Promise((r) =>
       proc.on('exit', (code) => {
         m.exitCode = code;
@@ -213,7 +250,7 @@ class Ensemble {
       }),
     );
     proc.on('error', (e) => {
-      m.out += `\n${e.message}`;
+      m.spawnError = `\n${e.message}`;
       m.exitCode = null;
     });
   }
@@ -227,6 +264,26 @@ class Ensemble {
     m.proc = undefined;
   }
 
+  /** SIGTERM to `m` (a clean shutdown, which writes a `--cpu-prof` profile); SIGKILL after a timeout. */
+  async terminate(m: Member): Promise<void> {
+    const proc = m.proc;
+    if (proc?.pid === undefined) return;
+    try {
+      process.kill(proc.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(true), STOP_TIMEOUT_MS);
+    });
+    if (await Promise.race([m.exited.then(() => false), late])) {
+      process.stderr.write(`${this.kind} member ${m.sid} ignored SIGTERM for ${STOP_TIMEOUT_MS} ms\n`);
+    }
+    clearTimeout(timer);
+    await this.kill(m);
+  }
+
   /** Waits until every running member answers `srvr` with `Mode: leader|follower` and one is leader. */
   async serving(timeoutMs = START_TIMEOUT_MS): Promise<Member> {
     const deadline = Date.now() + timeoutMs;
@@ -234,18 +291,24 @@ class Ensemble {
       for (const m of this.members) {
         if (m.proc !== undefined && m.exitCode !== undefined) {
           throw new Error(
-            `${this.kind} member ${m.sid} exited (code ${m.exitCode}) before serving:\n${m.out.trim()}`,
+            `${this.kind} member ${m.sid} exited (code ${m.exitCode}) before serving; ` +
+              `the end of ${m.log}:\n${tail(m)}`,
           );
         }
       }
       const running = this.members.filter((m) => m.proc !== undefined);
       const modes = await Promise.all(running.map((m) => mode(m.clientPort)));
       const leaders = running.filter((_, i) => modes[i] === 'leader');
-      if (modes.every((x) => x !== undefined) && leaders.length === 1) return leaders[0] as Member;
+      if (modes.every((x) => x !== undefined) && leaders.length === 1) {
+        const leader = leaders[0] as Member;
+        this.leaderSid = leader.sid;
+        return leader;
+      }
       if (Date.now() > deadline) {
+        const notServing = running.filter((_, i) => modes[i] === undefined)[0] ?? this.members[0];
         throw new Error(
           `${this.kind} ensemble not serving after ${timeoutMs} ms (modes ${modes.join(', ')}); ` +
-            `last output of member 1:\n${this.members[0]?.out.trim()}`,
+            `the end of ${notServing?.log}:\n${notServing === undefined ? '' : tail(notServing)}`,
         );
       }
       await sleep(20);
@@ -260,10 +323,18 @@ class Ensemble {
     return this.members.map((m) => m.clientPort);
   }
 
-  async stop(): Promise<void> {
-    await Promise.all(this.members.map((m) => this.kill(m)));
-    rmSync(this.root, { recursive: true, force: true });
+  /**
+   * Stops every member (SIGKILL, or SIGTERM first when `graceful`); removes the temporary directory
+   * unless `keep`, in which case it stays for its member logs (`s<sid>/member.log`).
+   */
+  async stop(keep: boolean, graceful = false): Promise<void> {
+    await Promise.all(this.members.map((m) => (graceful ? this.terminate(m) : this.kill(m))));
     dirs.delete(this.root);
+    if (keep) {
+      process.stderr.write(`${this.kind} member logs kept: ${this.members.map((m) => m.log).join(' ')}\n`);
+    } else {
+      rmSync(this.root, { recursive: true, force: true });
+    }
   }
 }
 
@@ -277,17 +348,17 @@ async function mode(port: number): Promise<'leader' | 'follower' | undefined> {
   }
 }
 
-async function startEnsemble(kind: Kind): Promise<Ensemble> {
+async function startEnsemble(kind: Kind, nodeOptions?: (sid: number) => string[]): Promise<Ensemble> {
   if (kind === 'apache') assertApacheZooKeeperInstalled();
   if (kind === 'zkts' && !existsSync(SERVER_MAIN)) {
     throw new Error(`${relative(process.cwd(), SERVER_MAIN)} is missing: run \`pnpm build\` first`);
   }
-  const ens = await Ensemble.create(kind);
+  const ens = await Ensemble.create(kind, nodeOptions);
   for (const m of ens.members) ens.start(m);
   try {
     await ens.serving();
   } catch (e) {
-    await ens.stop();
+    await ens.stop(true);
     const hint =
       kind === 'zkts'
         ? '\nzkts-server did not form an ensemble (it may not support server.N configurations yet); ' +
@@ -332,6 +403,7 @@ function cpuOf(pids: number[]): number {
 }
 
 interface Options {
+  phases: Phase[];
   seconds: number;
   rounds: number;
   failovers: number;
@@ -497,36 +569,112 @@ async function failover(
   return { failoverMs, rejoinMs: performance.now() - t0 };
 }
 
+interface LogCounts {
+  warn: number;
+  error: number;
+  /** Distinct warn/error messages with their counts. */
+  messages: Map<string, number>;
+}
+
+/**
+ * Warnings and errors in zkts members' logs (pino JSON lines: level 40 warn, 50 error, 60 fatal).
+ * Apache ZooKeeper logs nothing here: its classpath has no SLF4J binding (SLF4J's no-op logger).
+ */
+function scanLogs(ens: Ensemble): LogCounts {
+  const counts: LogCounts = { warn: 0, error: 0, messages: new Map() };
+  for (const m of ens.members) {
+    let text = '';
+    try {
+      text = readFileSync(m.log, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      let level: 'warn' | 'error' | undefined;
+      let msg = '';
+      try {
+        const j = JSON.parse(line) as { level?: number; msg?: string; err?: unknown };
+        const n = j.level ?? 0;
+        level = n >= 50 ? 'error' : n >= 40 ? 'warn' : undefined;
+        const err = typeof j.err === 'string' ? j.err : (j.err as { message?: string } | undefined)?.message;
+        msg = `${j.msg ?? ''}${err === undefined ? '' : `: ${err}`}`;
+      } catch {
+        continue;
+      }
+      if (level === undefined) continue;
+      counts[level]++;
+      // Numbers (ids, zxids, ports, times) vary between otherwise equal messages.
+      const key = `${level} ${msg.replace(/0x[0-9a-f]+|\d+/gi, 'N').slice(0, 160)}`;
+      counts.messages.set(key, (counts.messages.get(key) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+/** A non-negative integer option `name N`, or `fallback`. */
+function count(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  const v = i >= 0 ? Number(args[i + 1]) : fallback;
+  if (!Number.isInteger(v) || v < 0) throw new Error(`${name} needs a whole number >= 0`);
+  return v;
+}
+
+/** The newest `.cpuprofile` under `dir`, if any. */
+function newestProfile(dir: string): string | undefined {
+  try {
+    const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+    return files.length === 0 ? undefined : join(dir, files.sort().at(-1) as string);
+  } catch {
+    return undefined;
+  }
+}
+
 export async function run(args: string[]): Promise<void> {
+  const profileDir = flag(args, '--profile-leader');
+  const phases = (flag(args, '--phases') ?? PHASES.join(',')).split(',');
+  for (const p of phases) {
+    if (!PHASES.includes(p as Phase)) throw new Error(`--phases takes ${PHASES.join(',')}, not ${p}`);
+  }
   const o: Options = {
+    phases: PHASES.filter((p) => phases.includes(p)),
     seconds: option(args, '--seconds', 5),
     rounds: option(args, '--rounds', 3),
-    failovers: option(args, '--failovers', 3),
+    // A profile is written on a clean exit only: a killed leader leaves none.
+    failovers: count(args, '--failovers', profileDir === undefined ? 3 : 0),
     sessions: option(args, '--sessions', 32),
     inflight: option(args, '--inflight', 16),
     size: option(args, '--size', 100),
     retryMs: option(args, '--retry-ms', 20),
   };
-  const only = flag(args, '--only');
+  const keepLogs = args.includes('--keep-logs');
+  const only = flag(args, '--only') ?? (profileDir === undefined ? undefined : 'zkts');
   if (only !== undefined && !KINDS.includes(only as Kind)) {
     throw new Error(`--only takes zkts or apache, not ${only}`);
   }
+  if (profileDir !== undefined && only !== 'zkts') throw new Error('--profile-leader profiles zkts only');
   const kinds = only === undefined ? KINDS : [only as Kind];
+  const profileRoot = profileDir === undefined ? undefined : resolve(profileDir);
+  const nodeOptions = (sid: number) =>
+    profileRoot === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(profileRoot, `s${sid}`)];
   const data = Buffer.alloc(o.size, 0x61);
   process.stdout.write(
     `ensemble benchmark: ${SIZE} servers on 127.0.0.1 (tickTime=${TICK.tickTime} initLimit=${TICK.initLimit} ` +
       `syncLimit=${TICK.syncLimit}, fsync on); ${o.sessions} sessions x ${o.inflight} in flight over the ` +
-      `members, ${o.size}-byte data, ${o.seconds} s per phase, ${o.rounds} rounds alternating ` +
-      `${kinds.join('/')}, ${o.failovers} leader kills per round\n`,
+      `members, ${o.size}-byte data, ${o.seconds} s per phase (${o.phases.join(', ')}), ${o.rounds} rounds ` +
+      `alternating ${kinds.join('/')}, ${o.failovers} leader kills per round` +
+      `${profileRoot === undefined ? '' : `; zkts members under --cpu-prof into ${profileRoot}`}\n`,
   );
   const uninstall = installCleanup();
   const ensembles = new Map<Kind, Ensemble>();
   const stats = new Map<Kind, Stats>(kinds.map((k) => [k, emptyStats()]));
+  const logs = new Map<Kind, LogCounts>();
+  let failed = true;
   try {
     // zkts first: when it cannot form an ensemble, the run stops before the JVMs start.
     for (const kind of kinds) {
       const t0 = performance.now();
-      const ens = await startEnsemble(kind);
+      const ens = await startEnsemble(kind, kind === 'zkts' ? nodeOptions : undefined);
       ensembles.set(kind, ens);
       await setup(ens, o, data);
       process.stderr.write(`${kind}: ensemble serving after ${(performance.now() - t0).toFixed(0)} ms\n`);
@@ -539,7 +687,7 @@ export async function run(args: string[]): Promise<void> {
         await ens.serving();
         sessions.set(kind, await connectSessions(ens, o.sessions));
       }
-      for (const phase of PHASES) {
+      for (const phase of o.phases) {
         for (const kind of order) {
           const ens = ensembles.get(kind) as Ensemble;
           const s = stats.get(kind) as Stats;
@@ -566,15 +714,30 @@ export async function run(args: string[]): Promise<void> {
         }
       }
     }
+    failed = false;
   } finally {
-    for (const ens of ensembles.values()) await ens.stop();
+    for (const [kind, ens] of ensembles) {
+      // Final counts: a clean shutdown (for a profile) may log more.
+      if (profileRoot !== undefined) await Promise.all(ens.members.map((m) => ens.terminate(m)));
+      const s = stats.get(kind) as Stats;
+      const counts = kind === 'zkts' ? scanLogs(ens) : undefined;
+      if (counts !== undefined) logs.set(kind, counts);
+      const troubled = failed || s.errors > 0 || s.failoverTimeouts > 0 || (counts?.error ?? 0) > 0;
+      if (failed) process.stderr.write(`bench ensemble: the run failed; keeping the ${kind} member logs\n`);
+      await ens.stop(keepLogs || troubled);
+    }
     cleanupSync();
     uninstall();
+  }
+  for (const [kind, counts] of logs) {
+    process.stderr.write(`${kind} member logs: ${counts.warn} warnings, ${counts.error} errors\n`);
+    const top = [...counts.messages.entries()].sort((x, y) => y[1] - x[1]).slice(0, 10);
+    for (const [msg, n] of top) process.stderr.write(`  ${n}x ${msg}\n`);
   }
   const a = stats.get('apache');
   const z = stats.get('zkts');
   const cpuUs = (s: Stats | undefined, p: Phase) =>
-    s === undefined ? undefined : (s.cpuMs[p] * 1000) / Math.max(1, s.completed[p]);
+    s === undefined || s.completed[p] === 0 ? undefined : (s.cpuMs[p] * 1000) / s.completed[p];
   const row = (label: string, f: (s: Stats) => number, goal?: string) => ({
     label,
     apache: a === undefined ? undefined : f(a),
@@ -590,8 +753,12 @@ export async function run(args: string[]): Promise<void> {
       row('ensemble CPU us/setData', (s) => cpuUs(s, 'setData') ?? Number.NaN),
       row('ensemble CPU us/getData', (s) => cpuUs(s, 'getData') ?? Number.NaN),
       row('kill -9 leader -> first write ms (median)', (s) => median(s.failoverMs), '<= 0.5'),
-      row('kill -9 leader -> first write ms (min)', (s) => Math.min(...s.failoverMs)),
-      row('kill -9 leader -> first write ms (max)', (s) => Math.max(...s.failoverMs)),
+      row('kill -9 leader -> first write ms (min)', (s) =>
+        s.failoverMs.length === 0 ? Number.NaN : Math.min(...s.failoverMs),
+      ),
+      row('kill -9 leader -> first write ms (max)', (s) =>
+        s.failoverMs.length === 0 ? Number.NaN : Math.max(...s.failoverMs),
+      ),
       row('failovers without a write in 60 s', (s) => s.failoverTimeouts),
       row('restart -> killed member serving ms (median)', (s) => median(s.rejoinMs)),
       row('throughput errors', (s) => s.errors),
@@ -602,4 +769,11 @@ export async function run(args: string[]): Promise<void> {
       `\nfailovers measured per kind: ${o.rounds * o.failovers}; ` +
       'a failover counts only writes sent after the kill\n',
   );
+  if (profileRoot !== undefined) {
+    const sid = ensembles.get('zkts')?.leaderSid;
+    const file = sid === undefined ? undefined : newestProfile(join(profileRoot, `s${sid}`));
+    if (file === undefined) throw new Error(`no profile of the zkts leader under ${profileRoot}`);
+    process.stdout.write(`\nzkts leader (member ${sid}) CPU profile: ${file}\n`);
+    process.stdout.write(formatSummary(summarise(readProfile(file)), 15, 2));
+  }
 }

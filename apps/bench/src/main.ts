@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   election: () => import('./election.js'),
   ensemble: () => import('./ensemble.js'),
   persistence: () => import('./persistence.js'),
+  'profile-summary': () => import('./profile-summary.js'),
   server: () => import('./server.js'),
   tree: () => import('./tree.js'),
   zab: () => import('./zab.js'),
