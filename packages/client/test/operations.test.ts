@@ -102,9 +102,8 @@ describe.each(TARGETS)('operations against %s', (target) => {
     expect((await zk.getData(`${p}/s`)).data).toEqual(Buffer.alloc(0));
   });
 
-  // ZooKeeper keeps null data (a create or setData without data) apart from empty data. The zkts
-  // server maps null to empty data until it passes null through to the tree.
-  it.runIf(target === 'apache')('reads null data (none given) as null, apart from empty data', async () => {
+  // ZooKeeper keeps null data (a create or setData without data) apart from empty data.
+  it('reads null data (none given) as null, apart from empty data', async () => {
     const p = root();
     await zk.create(p);
     const { data, stat } = await zk.getData(p);
