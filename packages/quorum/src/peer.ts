@@ -117,6 +117,8 @@ export interface QuorumPeerOptions {
 interface Conn {
   readonly sid: number;
   readonly socket: Socket;
+  /** Frames written in this turn are gathered and leave together (one syscall) on the next tick. */
+  corked: boolean;
 }
 
 interface Waiter {
@@ -815,9 +817,25 @@ export class QuorumPeer {
   private sendZab(role: Role, to: number, m: PeerZabMessage): void {
     if (role.kind === 'leader') {
       const c = role.conns.get(to);
-      if (c !== undefined) this.write(c, { t: 'zab', m });
+      if (c === undefined) return;
+      // A broadcast (PROPOSAL, COMMIT, INFORM of one zxid) is the same bytes for every learner:
+      // encoded once.
+      const key =
+        m.type === 'PROPOSAL' || m.type === 'COMMIT' || m.type === 'INFORM'
+          ? `${m.type}${m.zxid}`
+          : undefined;
+      if (key !== undefined && this.lastEncoded?.key === key) {
+        this.writeFrame(c, this.lastEncoded.frame);
+        return;
+      }
+      const frame = this.encode(c, { t: 'zab', m });
+      if (frame === undefined) return;
+      if (key !== undefined) this.lastEncoded = { key, frame };
+      this.writeFrame(c, frame);
     } else this.sendLearner(role, { t: 'zab', m });
   }
+
+  private lastEncoded: { key: string; frame: Uint8Array } | undefined;
 
   private sendLearner(role: LearnerRole, msg: QuorumWireMessage): void {
     if (role.conn !== undefined) {
@@ -835,18 +853,35 @@ export class QuorumPeer {
   /** Writes one frame; a connection whose queue is over its bound is closed (its close is reported). */
   private write(c: Conn, msg: QuorumWireMessage): void {
     if (c.socket.destroyed) return;
-    let frame: Uint8Array;
+    const frame = this.encode(c, msg);
+    if (frame !== undefined) this.writeFrame(c, frame);
+  }
+
+  /** A message as a frame; undefined (and the connection closed) if it cannot be encoded. */
+  private encode(c: Conn, msg: QuorumWireMessage): Uint8Array | undefined {
     try {
-      frame = encodeQuorumFrame(msg, { maxFrameSize: this.maxFrame });
+      return encodeQuorumFrame(msg, { maxFrameSize: this.maxFrame });
     } catch (e) {
       this.log('error', `Closing the connection to ${c.sid}: ${(e as Error).message}`);
       c.socket.destroy();
-      return;
+      return undefined;
     }
+  }
+
+  private writeFrame(c: Conn, frame: Uint8Array): void {
+    if (c.socket.destroyed) return;
     if (c.socket.writableLength + frame.length > this.maxQueue) {
       this.log('warn', `Closing the connection to ${c.sid}: more than ${this.maxQueue} bytes queued`);
       c.socket.destroy();
       return;
+    }
+    if (!c.corked) {
+      c.corked = true;
+      c.socket.cork();
+      process.nextTick(() => {
+        c.corked = false;
+        c.socket.uncork();
+      });
     }
     c.socket.write(frame);
   }
@@ -964,7 +999,7 @@ export class QuorumPeer {
       old.socket.destroy();
       this.feed(role, { type: 'disconnected', peer: sid });
     }
-    const conn: Conn = { sid, socket };
+    const conn: Conn = { sid, socket, corked: false };
     role.conns.set(sid, conn);
     socket.on('close', () => {
       if (role.conns.get(sid) !== conn) return;
@@ -1068,7 +1103,7 @@ export class QuorumPeer {
       }
       socket.removeAllListeners('error');
       socket.on('error', () => socket.destroy());
-      const conn: Conn = { sid: role.leaderId, socket };
+      const conn: Conn = { sid: role.leaderId, socket, corked: false };
       role.conn = conn;
       this.write(conn, { t: 'hello', protocol: QUORUM_CONNECTION_VERSION, sid: this.opts.myId });
       for (const m of role.outbox.splice(0)) this.write(conn, m);

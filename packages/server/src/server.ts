@@ -62,6 +62,7 @@ import {
   type LearnerMessage,
   MAX_TOUCHES_PER_MESSAGE,
   memberClientAddress,
+  type QuorumRecord,
   toEnsembleConfig,
 } from './ensemble.js';
 import { ServerError } from './errors.js';
@@ -193,6 +194,8 @@ export class ZkServer {
   private peer: QuorumPeer | undefined;
   /** Apply results of txns this member's clients asked for, by zxid, until collected. */
   private readonly results = new Map<bigint, ApplyResult<Connection>>();
+  /** Leader: the records it proposed, by zxid, so that applying them needs no decoding. */
+  private readonly prepped = new Map<bigint, { payload: Uint8Array; record: QuorumRecord }>();
   /** Sessions this learner's clients touched since the last report to the leader. */
   private readonly touched = new Set<bigint>();
   private touchTimer: NodeJS.Timeout | undefined;
@@ -370,7 +373,9 @@ export class ZkServer {
 
   /** A committed txn, in zxid order: applied, its watches fired, its session bookkeeping done. */
   private applyReplicated(zxid: bigint, payload: Uint8Array): void {
-    const record = decodeQuorumRecord(payload);
+    const mine = this.prepped.get(zxid);
+    this.prepped.delete(zxid);
+    const record = mine !== undefined && mine.payload === payload ? mine.record : decodeQuorumRecord(payload);
     const result = this._tree.apply(record.txn, zxid, record.time);
     this.counters.commitCount++;
     this.deliver(result.notifications);
@@ -414,6 +419,7 @@ export class ZkServer {
     // Prepped-but-unproposed changes and uncollected results belong to the role that ended.
     this._tree.clearOutstanding();
     this.results.clear();
+    this.prepped.clear();
     this.touched.clear();
     clearInterval(this.touchTimer);
     this.touchTimer = undefined;
@@ -512,7 +518,9 @@ export class ZkServer {
         throw e;
       }
     }
-    const propose = encodeQuorumRecord({ origin, time, txn });
+    const record: QuorumRecord = { origin, time, txn };
+    const propose = encodeQuorumRecord(record);
+    this.prepped.set(zxid, { payload: propose, record });
     const sizes = this.proposalSizes;
     sizes.last = propose.length;
     if (sizes.min < 0 || propose.length < sizes.min) sizes.min = propose.length;
@@ -521,7 +529,10 @@ export class ZkServer {
       propose,
       zxid,
       // Not proposed after all: the changes prepped for it must not be seen by later preps.
-      onRefused: () => this._tree.clearOutstanding(),
+      onRefused: () => {
+        this.prepped.delete(zxid);
+        this._tree.clearOutstanding();
+      },
     };
   }
 
