@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import {
 } from '@zkts/testkit';
 import type { Cluster } from './cluster.js';
 import { JepsenError } from './errors.js';
-import { type CutMode, LinkProxy } from './link-proxy.js';
+import { type CutMode, LinkProxy, rewriteElectionAddress } from './link-proxy.js';
 import { GroupProcess } from './process-group.js';
 
 export interface EnsembleOptions {
@@ -38,7 +39,9 @@ interface Ports {
  * What `ApacheCluster` and `ZktsCluster` share: three (or `size`) members on 127.0.0.1 whose peer
  * links each go through a `LinkProxy`. Member i's zoo.cfg lists its own real quorum and election
  * ports, and for every other member j the ports of the proxies i→j; so cutting the proxies i→j and
- * j→i partitions the pair, whichever of them opens connections.
+ * j→i partitions the pair, whichever of them opens connections. A member connects back to the
+ * election address a lower-id peer advertises in its first message: the election proxy i→j rewrites
+ * that address to the proxy j→i's, so connections back go through the proxies too.
  */
 export abstract class ProxiedEnsemble implements Cluster {
   readonly members: string[];
@@ -81,6 +84,13 @@ export abstract class ProxiedEnsemble implements Cluster {
           election: await LinkProxy.start({ targetHost: '127.0.0.1', targetPort: p.election }),
         });
       }
+    }
+    // Each election proxy i→j tells j to connect back through j→i.
+    for (const [link, { election }] of proxies) {
+      const [from, to] = link.split('>');
+      election.rewriteHead = rewriteElectionAddress(
+        `127.0.0.1:${proxies.get(`${to}>${from}`)!.election.port}`,
+      );
     }
     for (const id of ids) {
       const dataDir = join(root, `member-${id}`);
@@ -275,6 +285,9 @@ export abstract class ProxiedEnsemble implements Cluster {
   }
 }
 
+/** Debian's slf4j binding that prints to stderr: with it the members' logs land in `output(id)`. */
+const SLF4J_SIMPLE_JAR = '/usr/share/java/slf4j-simple.jar';
+
 /**
  * Three Apache ZooKeeper 3.8 members (Debian's package) on 127.0.0.1, each a JVM in its own
  * process group, with every peer link through a `LinkProxy`.
@@ -297,8 +310,12 @@ export class ApacheCluster extends ProxiedEnsemble {
         '-XX:TieredStopAtLevel=1',
         '-Xshare:auto',
         '-Dzookeeper.admin.enableServer=false',
+        '-Dorg.slf4j.simpleLogger.defaultLogLevel=info',
+        '-Dorg.slf4j.simpleLogger.showDateTime=true',
         '-cp',
-        `${APACHE_ZK_CONF_DIR}:${APACHE_ZK_JAR}`,
+        [APACHE_ZK_CONF_DIR, APACHE_ZK_JAR, ...(existsSync(SLF4J_SIMPLE_JAR) ? [SLF4J_SIMPLE_JAR] : [])].join(
+          ':',
+        ),
         'org.apache.zookeeper.server.quorum.QuorumPeerMain',
         this.configPath(id),
       ],

@@ -17,6 +17,39 @@ export interface LinkProxyOptions {
   maxBufferedBytes?: number;
   /** Connections open at once; more are reset. Default 256. */
   maxConnections?: number;
+  /**
+   * Rewrites the start of what each connection sends to the target: called with the bytes so far
+   * until it returns their replacement (undefined: needs more). At most 64 KiB are held for it; a
+   * connection that sends more without an answer is severed.
+   */
+  rewriteHead?: (head: Buffer) => Buffer | undefined;
+}
+
+/** Bytes a `rewriteHead` may wait for. */
+export const MAX_REWRITE_HEAD = 64 * 1024;
+
+/**
+ * A `rewriteHead` for ZooKeeper's election connections (QuorumCnxManager's initial message:
+ * protocol version, sid, then the length and text of the sender's election addresses): it
+ * replaces the addresses with `advertise`. A member connects back to the address a lower-id peer
+ * advertises, so without this the connection back would bypass the proxies.
+ */
+export function rewriteElectionAddress(advertise: string): (head: Buffer) => Buffer | undefined {
+  const addr = Buffer.from(advertise, 'utf8');
+  return (head) => {
+    if (head.length < 8) return undefined;
+    // Before 3.5 the message is the sid alone (non-negative): nothing to rewrite.
+    if (head.readBigInt64BE(0) >= 0n) return head;
+    if (head.length < 20) return undefined;
+    const len = head.readInt32BE(16);
+    if (len < 0 || len > 4096) return head;
+    if (head.length < 20 + len) return undefined;
+    const out = Buffer.alloc(20 + addr.length);
+    head.copy(out, 0, 0, 16);
+    out.writeInt32BE(addr.length, 16);
+    addr.copy(out, 20);
+    return Buffer.concat([out, head.subarray(20 + len)]);
+  };
 }
 
 export interface LinkProxyStats {
@@ -48,6 +81,8 @@ export class LinkProxy {
   private closed = false;
   private readonly maxBuffered: number;
   private readonly maxConnections: number;
+  /** See `LinkProxyOptions.rewriteHead`; applies to connections accepted after it is set. */
+  rewriteHead: ((head: Buffer) => Buffer | undefined) | undefined;
   readonly stats: LinkProxyStats = {
     accepted: 0,
     refused: 0,
@@ -66,6 +101,7 @@ export class LinkProxy {
   ) {
     this.maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
     this.maxConnections = options.maxConnections ?? 256;
+    this.rewriteHead = options.rewriteHead;
     server.on('connection', (s) => this.accept(s));
   }
 
@@ -170,16 +206,32 @@ export class LinkProxy {
     upstream.on('close', drop);
     upstream.connect(this.options.targetPort, this.options.targetHost, () => {
       if (!this.pairs.has(pair)) return;
-      this.forward(client, upstream);
+      this.forward(client, upstream, this.rewriteHead, pair);
       this.forward(upstream, client);
       client.resume();
     });
   }
 
   /** Copies `from` to `to`, pausing `from` while `to` holds more than the bound unsent. */
-  private forward(from: Socket, to: Socket): void {
+  private forward(
+    from: Socket,
+    to: Socket,
+    rewrite?: (head: Buffer) => Buffer | undefined,
+    pair?: Pair,
+  ): void {
+    let head: Buffer | undefined = rewrite === undefined ? undefined : Buffer.alloc(0);
     from.on('data', (chunk: Buffer) => {
       if (to.destroyed) return;
+      if (head !== undefined && rewrite !== undefined) {
+        head = Buffer.concat([head, chunk]);
+        const replaced = rewrite(head);
+        if (replaced === undefined) {
+          if (head.length > MAX_REWRITE_HEAD && pair !== undefined) this.sever(pair);
+          return;
+        }
+        head = undefined;
+        chunk = replaced;
+      }
       this.stats.bytesForwarded += chunk.length;
       to.write(chunk);
       if (to.writableLength > this.maxBuffered) {

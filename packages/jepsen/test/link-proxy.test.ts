@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { JepsenError, LinkProxy } from '../src/index.js';
+import { JepsenError, LinkProxy, rewriteElectionAddress } from '../src/index.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -154,5 +154,55 @@ describe('LinkProxy', () => {
     await proxy.close();
     expect(() => proxy.cut('refuse')).toThrow(JepsenError);
     await proxy.close();
+  });
+});
+
+describe('rewriteElectionAddress', () => {
+  const message = (version: bigint, sid: bigint, addr: string) => {
+    const a = Buffer.from(addr);
+    const b = Buffer.alloc(20 + a.length);
+    b.writeBigInt64BE(version, 0);
+    b.writeBigInt64BE(sid, 8);
+    b.writeInt32BE(a.length, 16);
+    a.copy(b, 20);
+    return b;
+  };
+
+  it("replaces the sender's election addresses in QuorumCnxManager's first message", () => {
+    const rewrite = rewriteElectionAddress('127.0.0.1:4000');
+    const msg = message(-65535n, 3n, '127.0.0.1:3888|10.0.0.1:3888');
+    const trailing = Buffer.from('notification');
+    expect(rewrite(msg.subarray(0, 10))).toBeUndefined();
+    expect(rewrite(msg.subarray(0, 25))).toBeUndefined();
+    const out = rewrite(Buffer.concat([msg, trailing]))!;
+    expect(out.equals(Buffer.concat([message(-65535n, 3n, '127.0.0.1:4000'), trailing]))).toBe(true);
+    // A pre-3.5 first message (the sid alone) passes unchanged.
+    const old = Buffer.alloc(8);
+    old.writeBigInt64BE(2n);
+    expect(rewrite(old)).toBe(old);
+  });
+
+  it('rewrites through a proxy, once per connection', async () => {
+    const got: Buffer[] = [];
+    const { port } = await listen((s) => {
+      s.on('data', (c: Buffer) => got.push(c));
+      s.on('error', () => {});
+      cleanup.push(() => {
+        s.destroy();
+      });
+    });
+    const proxy = await LinkProxy.start({ targetHost: '127.0.0.1', targetPort: port });
+    cleanup.push(() => proxy.close());
+    proxy.rewriteHead = rewriteElectionAddress('127.0.0.1:4000');
+    const s = await connect(proxy.port);
+    const msg = message(-65536n, 1n, '127.0.0.1:3888');
+    s.write(msg.subarray(0, 5));
+    await new Promise((r) => setTimeout(r, 20));
+    s.write(Buffer.concat([msg.subarray(5), msg]));
+    const expected = Buffer.concat([message(-65536n, 1n, '127.0.0.1:4000'), msg]);
+    const deadline = Date.now() + 2000;
+    while (Buffer.concat(got).length < expected.length && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(Buffer.concat(got).equals(expected)).toBe(true);
   });
 });
