@@ -96,7 +96,7 @@ describe('web console in Chromium', () => {
     await expect.poll(() => statValue('version').textContent(), WAIT).toBe('1');
     await expect.poll(() => page.locator('#message').textContent(), WAIT).toContain('version 1');
     const { data, stat } = await zk.getData('/app/config');
-    expect(data.toString()).toBe('{"replicas":5}');
+    expect(String(data)).toBe('{"replicas":5}');
     expect(stat.version).toBe(1);
     await page.screenshot({ path: join(ARTIFACTS, 'console-edited.png') });
   });
@@ -119,7 +119,7 @@ describe('web console in Chromium', () => {
       status: 409,
       body: { error: expect.stringContaining('BadVersion'), code: 'BadVersion' },
     });
-    expect((await zk.getData('/app')).data.toString()).toBe('from another client');
+    expect((await zk.getData('/app')).data?.toString()).toBe('from another client');
   });
 
   it('shows a new ephemeral node and its session live', async () => {
@@ -183,7 +183,7 @@ describe('web console in Chromium', () => {
     });
     await reader.connect();
     try {
-      expect((await reader.getData('/secure')).data.toString()).toBe('changed by alice');
+      expect((await reader.getData('/secure')).data?.toString()).toBe('changed by alice');
     } finally {
       await reader.close();
     }

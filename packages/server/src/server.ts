@@ -1406,7 +1406,8 @@ export class ZkServer {
     const out = new Map<bigint, string[]>();
     for (const c of this.connections) {
       const w = this.tree.watches.watchedPaths(c);
-      const paths = [...new Set([...w.data, ...w.child])];
+      // As ZooKeeper's wchs/wchc/wchp: data watches (getData, exists) only.
+      const paths = [...new Set(w.data)];
       if (paths.length > 0) out.set(c.sessionId, paths);
     }
     return out;

@@ -40,6 +40,9 @@ beforeAll(async () => {
       await zk.must({ op: 'getData', path: '/a', watch: true });
       await zk.must({ op: 'getChildren', path: '/a', watch: true });
       await zk.must({ op: 'exists', path: '/b', watch: true });
+      // A child watch alone: ZooKeeper's wchs/wchc/wchp list data watches only.
+      await zk.must({ op: 'create', path: '/c', data: 'x' });
+      await zk.must({ op: 'getChildren', path: '/c', watch: true });
       const m = new Map<string, string>();
       for (const w of WORDS) m.set(w, await t.fourLetterWord(w).catch((e: Error) => `ERROR ${e.message}`));
       answers.set(name, m);
