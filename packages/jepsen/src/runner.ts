@@ -355,10 +355,13 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
     }
     await closeQuietly(client);
   };
-  await Promise.all(Array.from({ length: options.clients }, (_, w) => worker(w)));
+  try {
+    await Promise.all(Array.from({ length: options.clients }, (_, w) => worker(w)));
+  } finally {
+    for (const t of timers) clearTimeout(t);
+  }
 
   // Heal everything, in order after whatever the nemesis is doing.
-  for (const t of timers) clearTimeout(t);
   await nemesisChain;
   for (const [f, end] of [...pendingEnds]) {
     pendingEnds.delete(f);
@@ -429,6 +432,14 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
     const path = join(options.historyDir ?? tmpdir(), `zkts-jepsen-${seed}-${Date.now()}.json`);
     await writeFile(path, serializeHistory(history));
     result.historyPath = path;
+    const outputs: string[] = [];
+    if (cluster.output !== undefined) {
+      for (const member of members) {
+        const out = path.replace(/\.json$/, `.member-${member}.log`);
+        await writeFile(out, cluster.output(member));
+        outputs.push(out);
+      }
+    }
     if (options.throwOnFailure ?? true) {
       const replay = `${SEED_ENV}=${seed}${options.replayCommand === undefined ? '' : ` ${options.replayCommand}`}`;
       throw new JepsenError(
@@ -438,6 +449,7 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
           verdict.message,
           ...nemesisErrors.map((e) => `nemesis/recovery: ${e}`),
           `history (${history.ops.length} operations): ${path}`,
+          ...(outputs.length === 0 ? [] : [`member output: ${outputs.join(' ')}`]),
           `replay: ${replay}`,
           'nemesis:',
           ...nemesisLog.map((l) => `  ${l}`),
