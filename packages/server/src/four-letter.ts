@@ -49,6 +49,8 @@ export interface FourLetterSource {
   monitor(): Array<[string, string | number | bigint]>;
   /** `conf` key/values. */
   configuration(): Array<[string, string | number]>;
+  /** An ensemble member's `server.N=...` lines, printed by `conf` after a `membership: ` line. */
+  membership?: () => string[];
   environment(): Array<[string, string]>;
   /** sessionId -> watched paths */
   watchesBySession(): Map<bigint, string[]>;
@@ -147,11 +149,17 @@ export function answerFourLetterWord(
         .monitor()
         .map(([k, v]) => `zk_${k}\t${v}\n`)
         .join('');
-    case 'conf':
-      return src
+    case 'conf': {
+      const conf = src
         .configuration()
         .map(([k, v]) => `${k}=${v}\n`)
         .join('');
+      const members = src.membership?.();
+      // As ZooKeeper: the quorum verifier's lines end with its version, without a newline.
+      return members === undefined
+        ? conf
+        : `${conf}membership: \n${members.map((l) => `${l}\n`).join('')}version=0`;
+    }
     case 'cons':
       return `${src
         .connections()

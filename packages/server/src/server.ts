@@ -1464,6 +1464,21 @@ export class ZkServer {
     return this.pending.length + this.replicating;
   }
 
+  /** What an ensemble member adds to `conf`, as ZooKeeper names it. */
+  private quorumConfiguration(): Array<[string, string | number]> {
+    const me = this.config.servers.find((s) => s.id === this.serverId);
+    if (this.peer === undefined || me === undefined) return [];
+    return [
+      ['initLimit', this.config.initLimit],
+      ['syncLimit', this.config.syncLimit],
+      ['electionAlg', 3],
+      ['electionPort', me.electionPort],
+      ['quorumPort', me.quorumPort],
+      // LearnerType's ordinal: 0 participant, 1 observer.
+      ['peerType', me.role === 'observer' ? 1 : 0],
+    ];
+  }
+
   /** What an ensemble member adds to `mntr`, as ZooKeeper names it. */
   private quorumMonitorValues(): Array<[string, string | number | bigint]> {
     const peer = this.peer;
@@ -1477,7 +1492,6 @@ export class ZkServer {
     if (learners !== undefined) {
       out.push(
         ['learners', learners.learners],
-        ['followers', learners.learners],
         ['synced_followers', learners.syncedFollowers],
         ['synced_non_voting_followers', 0],
         ['synced_observers', learners.syncedObservers],
@@ -1524,7 +1538,20 @@ export class ZkServer {
         ['maxSessionTimeout', cfg.maxSessionTimeout],
         ['clientPortListenBacklog', -1],
         ['serverId', this.serverId],
+        ...this.quorumConfiguration(),
       ],
+      ...(this.peer === undefined
+        ? {}
+        : {
+            membership: () =>
+              cfg.servers.map(
+                (s) =>
+                  `server.${s.id}=${s.host}:${s.quorumPort}:${s.electionPort}:${s.role}` +
+                  (s.clientPort === undefined
+                    ? ''
+                    : `;${s.clientAddress ?? cfg.clientPortAddress}:${s.clientPort}`),
+              ),
+          }),
       environment: () => [
         ['zookeeper.version', ZKTS_VERSION],
         ['host.name', hostname()],

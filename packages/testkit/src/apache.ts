@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fourLetterWord, freePort, waitFor } from './ports.js';
@@ -43,6 +43,11 @@ export interface ApacheZooKeeperOptions {
    * the classpath. Off by default.
    */
   adminServerPort?: number;
+  /**
+   * Ensemble member: its id (written to dataDir/myid). The config must then hold the
+   * `server.N` lines; the member runs QuorumPeerMain and is ready once its ensemble serves.
+   */
+  myId?: number;
 }
 
 export interface ApacheZooKeeper {
@@ -95,6 +100,7 @@ export async function startApacheZooKeeper(options: ApacheZooKeeperOptions = {})
         }),
     ...options.config,
   };
+  if (options.myId !== undefined) await writeFile(join(dataDir, 'myid'), `${options.myId}\n`);
   const cfgPath = join(dataDir, 'zoo.cfg');
   await writeFile(
     cfgPath,
@@ -110,7 +116,9 @@ export async function startApacheZooKeeper(options: ApacheZooKeeperOptions = {})
     options.adminServerPort === undefined
       ? `${APACHE_ZK_CONF_DIR}:${APACHE_ZK_JAR}`
       : `${APACHE_ZK_CONF_DIR}:${APACHE_ZK_JAR}:${SERVLET_API_JAR}`,
-    'org.apache.zookeeper.server.ZooKeeperServerMain',
+    options.myId === undefined
+      ? 'org.apache.zookeeper.server.ZooKeeperServerMain'
+      : 'org.apache.zookeeper.server.quorum.QuorumPeerMain',
     cfgPath,
   ];
   const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -238,4 +246,71 @@ export function runZkCliScript(server: string, lines: string[], timeoutMs = 60_0
     });
     child.stdin.end(`${lines.join('\n')}\n`);
   });
+}
+
+export interface ApacheEnsemble {
+  /** Members by id (1..size). */
+  readonly members: ReadonlyMap<number, ApacheZooKeeper>;
+  /** Every member's client address. */
+  readonly connectString: string;
+  /** The id of the member whose srvr says `Mode: leader`. */
+  leader(): Promise<number | undefined>;
+  /** Stops every member and removes the data directories. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts an Apache ZooKeeper 3.8 ensemble of `size` members on 127.0.0.1 (QuorumPeerMain, each
+ * its own JVM, data directory and myid) and waits until every member serves.
+ */
+export async function startApacheEnsemble(
+  size: number,
+  options: { config?: Record<string, string>; startTimeoutMs?: number } = {},
+): Promise<ApacheEnsemble> {
+  assertApacheZooKeeperInstalled();
+  const root = await mkdtemp(join(tmpdir(), 'apache-ensemble-'));
+  const ids = Array.from({ length: size }, (_, i) => i + 1);
+  const ports = new Map<number, { client: number; quorum: number; election: number }>();
+  for (const id of ids)
+    ports.set(id, { client: await freePort(), quorum: await freePort(), election: await freePort() });
+  const servers: Record<string, string> = {};
+  for (const [id, p] of ports)
+    servers[`server.${id}`] = `127.0.0.1:${p.quorum}:${p.election};127.0.0.1:${p.client}`;
+  const started = await Promise.allSettled(
+    ids.map(async (id) => {
+      const dataDir = join(root, `server${id}`);
+      await mkdir(dataDir, { recursive: true });
+      const { client } = ports.get(id) as { client: number };
+      const member = await startApacheZooKeeper({
+        port: client,
+        dataDir,
+        myId: id,
+        startTimeoutMs: options.startTimeoutMs ?? 60_000,
+        config: { ...servers, ...options.config },
+      });
+      return [id, member] as const;
+    }),
+  );
+  const members = new Map<number, ApacheZooKeeper>();
+  for (const r of started) if (r.status === 'fulfilled') members.set(r.value[0], r.value[1]);
+  const stop = async () => {
+    await Promise.all([...members.values()].map((m) => m.stop()));
+    await rm(root, { recursive: true, force: true });
+  };
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed !== undefined) {
+    await stop();
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return {
+    members,
+    connectString: [...members.values()].map((m) => m.connectString).join(','),
+    leader: async () => {
+      for (const [id, m] of members) {
+        if (/^Mode: leader$/m.test(await m.fourLetterWord('srvr').catch(() => ''))) return id;
+      }
+      return undefined;
+    },
+    stop,
+  };
 }
