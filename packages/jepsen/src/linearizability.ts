@@ -31,6 +31,11 @@ export interface KeyFailure {
   stuck?: Op;
   /** Operations concurrent with the stuck one that were tried at that point. */
   candidates: Op[];
+  /**
+   * Operations that still needed the last consistent state's version, so that nothing could move
+   * past it (the stuck operation included, when that is what it would do): a stale read, say.
+   */
+  blocking: Op[];
 }
 
 export interface KeyResult {
@@ -146,6 +151,11 @@ export function explainFailure(f: KeyFailure): string {
     for (const op of f.linearized) lines.push(`    ${describeOp(op)}`);
   }
   if (f.stuck !== undefined) lines.push(`  cannot place: ${describeOp(f.stuck)}`);
+  if (f.blocking.length > 0) {
+    lines.push(`  still needing version ${versionOf(f.lastConsistentState)}, so nothing could move past it:`);
+    for (const op of f.blocking.slice(0, 12)) lines.push(`    ${describeOp(op)}`);
+    if (f.blocking.length > 12) lines.push(`    … ${f.blocking.length - 12} more`);
+  }
   if (f.candidates.length > 0) {
     lines.push('  concurrent operations tried:');
     for (const op of f.candidates.slice(0, 12)) lines.push(`    ${describeOp(op)}`);
@@ -238,11 +248,21 @@ function searchKey(key: string, ops: Op[], initial: RegisterState, maxStates: nu
     return true;
   };
 
+  // Versions never decrease along a linearization (absent counts as -1), and each ok operation
+  // needs one version before it: a step that moves past a version some ok operation still needs
+  // strands it, and is not taken. This prunes most of what info operations would cost.
+  const needs = new Map<number, number>();
+  const need = (i: number, delta: number) => {
+    const r = required(ops[i]!);
+    if (r !== undefined) needs.set(r, (needs.get(r) ?? 0) + delta);
+  };
+  for (let i = 0; i < n; i++) need(i, 1);
   let remainingOk = ops.filter((op) => op.outcome === 'ok').length;
   const stack: { op: number; state: RegisterState }[] = [];
   let state = initial;
   let deepest = -1;
   let failure: KeyFailure | undefined;
+  let failureBits: Uint32Array | undefined;
   let e = next[head]!;
   for (;;) {
     if (remainingOk === 0) return { key, valid: true, ops: n, states };
@@ -251,7 +271,11 @@ function searchKey(key: string, ops: Op[], initial: RegisterState, maxStates: nu
     const op = ops[i]!;
     if (entryCall[e] === 1) {
       const after = step(state, op);
-      if (after !== undefined) {
+      const v = versionOf(state);
+      if (
+        after !== undefined &&
+        (versionOf(after) === v || (needs.get(v) ?? 0) - (required(op) === v ? 1 : 0) === 0)
+      ) {
         flip(i);
         if (remember(after)) {
           if (states > maxStates) {
@@ -266,6 +290,7 @@ function searchKey(key: string, ops: Op[], initial: RegisterState, maxStates: nu
           stack.push({ op: i, state });
           state = after;
           lift(i);
+          need(i, -1);
           if (op.outcome === 'ok') remainingOk--;
           e = next[head]!;
           continue;
@@ -288,16 +313,26 @@ function searchKey(key: string, ops: Op[], initial: RegisterState, maxStates: nu
         linearized: stack.slice(-8).map((f) => ops[f.op]!),
         stuck: op,
         candidates: candidates.filter((c) => c !== op),
+        blocking: [],
       };
+      failureBits = bits.slice();
     }
     const top = stack.pop();
     if (top === undefined) break;
     const undone = ops[top.op]!;
     if (undone.outcome === 'ok') remainingOk++;
     unlift(top.op);
+    need(top.op, 1);
     flip(top.op);
     state = top.state;
     e = next[callEntry[top.op]!]!;
+  }
+  if (failure !== undefined && failureBits !== undefined) {
+    const v = versionOf(failure.lastConsistentState);
+    for (let i = 0; i < n; i++) {
+      if ((failureBits[i >>> 5]! & (1 << (i & 31))) === 0 && required(ops[i]!) === v)
+        failure.blocking.push(ops[i]!);
+    }
   }
   return {
     key,
@@ -310,9 +345,32 @@ function searchKey(key: string, ops: Op[], initial: RegisterState, maxStates: nu
       lastConsistentState: initial,
       linearized: [],
       candidates: [],
+      blocking: [],
     },
     message: failure?.message ?? 'no linearization exists',
   };
+}
+
+/** A state's version; absent is -1. */
+function versionOf(s: RegisterState): number {
+  return s === null ? -1 : s.version;
+}
+
+/** The version an ok operation must see when it takes effect, when known (absent: -1). */
+function required(op: Op): number | undefined {
+  if (op.outcome !== 'ok') return undefined;
+  switch (op.kind) {
+    case 'read':
+      return op.result === undefined ? undefined : op.result === null ? -1 : op.result.version;
+    case 'write':
+      return op.version === undefined ? undefined : op.version - 1;
+    case 'cas':
+      return op.expected;
+    case 'create':
+      return -1;
+    default:
+      return assertNever(op);
+  }
 }
 
 function equalBits(a: Uint32Array, b: Uint32Array): boolean {
@@ -353,6 +411,7 @@ function checkReadsSequential(key: string, ops: Op[], initial: RegisterState): K
     linearized: [],
     stuck,
     candidates,
+    blocking: [],
   });
   const writers = new Map<string, Op[]>();
   const byVersion = new Map<number, { value: string; op?: Op }>();
