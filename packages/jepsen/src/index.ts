@@ -13,5 +13,12 @@ export {
 } from './link-proxy.js';
 export * from './nemesis.js';
 export { Prng, randomSeed } from './prng.js';
-export { type JepsenOptions, type JepsenResult, runJepsen, SEED_ENV, seedFromEnv } from './runner.js';
+export {
+  checkHistoryFile,
+  type JepsenOptions,
+  type JepsenResult,
+  runJepsen,
+  SEED_ENV,
+  seedFromEnv,
+} from './runner.js';
 export { repositoryRoot, ZktsCluster, zktsServerMain } from './zkts-cluster.js';

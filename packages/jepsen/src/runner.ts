@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -9,8 +9,15 @@ import {
 } from '@zkts/client';
 import type { Cluster } from './cluster.js';
 import { JepsenError } from './errors.js';
-import { type History, HistoryRecorder, type OpSpec, serializeHistory, summarize } from './history.js';
-import { checkHistory, type HistoryVerdict } from './linearizability.js';
+import {
+  type History,
+  HistoryRecorder,
+  type OpSpec,
+  parseHistory,
+  serializeHistory,
+  summarize,
+} from './history.js';
+import { type CheckOptions, checkHistory, type HistoryVerdict } from './linearizability.js';
 import {
   describeFault,
   describeSchedule,
@@ -458,6 +465,14 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
     }
   }
   return result;
+}
+
+/** Checks a history saved by a failing run again (for a replay of the checker alone). */
+export async function checkHistoryFile(
+  path: string,
+  options: CheckOptions = { reads: 'sequential' },
+): Promise<HistoryVerdict> {
+  return checkHistory(parseHistory(await readFile(path, 'utf8')), options);
 }
 
 async function closeQuietly(c: ZooKeeperClient): Promise<void> {

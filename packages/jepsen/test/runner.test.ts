@@ -1,7 +1,16 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KeeperError, type ZooKeeperClient } from '@zkts/client';
-import { describe, expect, it } from 'vitest';
-import { type Cluster, checkHistory, JepsenError, parseHistory, runJepsen } from '../src/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  type Cluster,
+  checkHistory,
+  checkHistoryFile,
+  JepsenError,
+  parseHistory,
+  runJepsen,
+} from '../src/index.js';
 
 /** An in-memory "ensemble": one map of znodes, and faults that only get logged. */
 class FakeCluster implements Cluster {
@@ -82,6 +91,10 @@ function fakeClient(cluster: FakeCluster, bug?: 'lose' | 'stale') {
   return client as unknown as ZooKeeperClient;
 }
 
+/** Failing runs write their histories here. */
+const historyDir = mkdtempSync(join(tmpdir(), 'jepsen-runner-test-'));
+afterAll(() => rmSync(historyDir, { recursive: true, force: true }));
+
 const run = (cluster: FakeCluster, bug?: 'lose' | 'stale', reads?: 'linearizable' | 'sequential') =>
   runJepsen({
     cluster,
@@ -92,6 +105,7 @@ const run = (cluster: FakeCluster, bug?: 'lose' | 'stale', reads?: 'linearizable
     nemesis: { quietStartMs: 0, gapMs: [100, 300], faultMs: [100, 300] },
     createClient: () => fakeClient(cluster, bug),
     replayCommand: 'pnpm exec vitest run --project jepsen',
+    historyDir,
     ...(reads === undefined ? {} : { reads }),
   });
 
@@ -125,6 +139,7 @@ describe('runJepsen against an in-memory store', () => {
     // The saved history re-checks to the same verdict.
     const again = checkHistory(parseHistory(readFileSync(path!, 'utf8')), { reads: 'sequential' });
     expect(again.valid).toBe(false);
+    expect((await checkHistoryFile(path!)).valid).toBe(false);
     rmSync(path!);
   });
 
@@ -138,6 +153,7 @@ describe('runJepsen against an in-memory store', () => {
       keys: 1,
       nemesis: false,
       throwOnFailure: false,
+      historyDir,
       reads: 'linearizable',
       createClient: () => fakeClient(cluster, 'stale'),
     });
