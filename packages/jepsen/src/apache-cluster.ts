@@ -17,7 +17,7 @@ import { GroupProcess } from './process-group.js';
 export interface EnsembleOptions {
   /** Members, ids 1..size; default 3. */
   size?: number;
-  /** How a cut link behaves; default `blackhole`. */
+  /** How a cut link behaves when `cut` is not told; default `blackhole`. */
   cutMode?: CutMode;
   /** zoo.cfg tickTime (ms); default 300. */
   tickTime?: number;
@@ -207,9 +207,8 @@ export abstract class ProxiedEnsemble implements Cluster {
     return l;
   }
 
-  async cut(from: string, to: string): Promise<void> {
+  async cut(from: string, to: string, mode: CutMode = this.options.cutMode ?? 'blackhole'): Promise<void> {
     const l = this.link(from, to);
-    const mode = this.options.cutMode ?? 'blackhole';
     l.quorum.cut(mode);
     l.election.cut(mode);
   }

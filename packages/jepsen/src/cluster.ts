@@ -1,3 +1,5 @@
+import type { CutMode } from './link-proxy.js';
+
 /**
  * An ensemble under test, whatever implements it: member ids, where clients connect, and the
  * faults a nemesis injects. Every method resolves once the action is done (a killed member's
@@ -16,8 +18,11 @@ export interface Cluster {
   pause(id: string): Promise<void>;
   /** SIGCONT the member's process group. */
   resume(id: string): Promise<void>;
-  /** Cut traffic `from` a member `to` another (one direction of the link). */
-  cut(from: string, to: string): Promise<void>;
+  /**
+   * Cut traffic `from` a member `to` another (one direction of the link): connections are refused,
+   * or accepted and silently dropped (`blackhole`); the cluster picks when `mode` is not given.
+   */
+  cut(from: string, to: string, mode?: CutMode): Promise<void>;
   heal(from: string, to: string): Promise<void>;
   /** Heal every link. */
   healAll(): Promise<void>;

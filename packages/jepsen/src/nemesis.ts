@@ -1,4 +1,5 @@
 import { JepsenError } from './errors.js';
+import type { CutMode } from './link-proxy.js';
 import { Prng } from './prng.js';
 
 /** A directed peer link: traffic `from` a member `to` another. */
@@ -8,12 +9,13 @@ export type Link = readonly [from: string, to: string];
  * One fault, from `at` for `duration` ms (both relative to the start of the run):
  * - `kill`: SIGKILL the member, restart it at the end;
  * - `pause`: SIGSTOP the member, SIGCONT at the end;
- * - `partition`: cut the links between `member` and each of `peers`, both ways; heal at the end.
+ * - `partition`: cut the links between `member` and each of `peers`, both ways, so that connections
+ *   are refused or silently blackholed (`mode`); heal at the end.
  */
 export type Fault = (
   | { kind: 'kill'; member: string; at: number; duration: number }
   | { kind: 'pause'; member: string; at: number; duration: number }
-  | { kind: 'partition'; member: string; peers: string[]; at: number; duration: number }
+  | { kind: 'partition'; member: string; peers: string[]; mode: CutMode; at: number; duration: number }
 ) & {
   /**
    * Aim at the leader of the moment instead of `member` when the runner can tell which member
@@ -97,6 +99,7 @@ export function generateSchedule(options: NemesisOptions): NemesisSchedule {
     const others = members.filter((m) => m !== member);
     const peers = rng.next() < 0.5 || others.length <= 1 ? others : others.filter(() => rng.next() < 0.5);
     const leader = rng.next() < (options.leaderBias ?? 0.5) ? { leader: true } : {};
+    const mode: CutMode = rng.next() < 0.75 ? 'blackhole' : 'refuse';
     // The new fault must keep the bound for its whole span.
     const end = t + duration;
     const overlapping = faults.filter((f) => f.at < end && t < f.at + f.duration);
@@ -109,7 +112,7 @@ export function generateSchedule(options: NemesisOptions): NemesisSchedule {
         break;
       case 'partition':
         if (peers.length === 0) continue;
-        faults.push({ kind, member, peers, at: t, duration, ...leader });
+        faults.push({ kind, member, peers, mode, at: t, duration, ...leader });
         break;
     }
   }
@@ -142,7 +145,7 @@ export function describeFault(f: Fault): string {
     case 'pause':
       return `SIGSTOP ${f.member}, SIGCONT ${span}`;
     case 'partition':
-      return `cut ${f.member} <-> {${f.peers.join(',')}} ${span}`;
+      return `cut (${f.mode}) ${f.member} <-> {${f.peers.join(',')}} ${span}`;
   }
 }
 

@@ -270,7 +270,7 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
               await cluster.pause(aimed.member);
               break;
             case 'partition':
-              for (const [a, b] of linksOf(aimed)) await cluster.cut(a, b);
+              for (const [a, b] of linksOf(aimed)) await cluster.cut(a, b, aimed.mode);
               break;
           }
         });

@@ -34,11 +34,14 @@ describe('nemesis schedules', () => {
   });
 
   it('cut both directions of a partitioned pair', () => {
-    const s = generateSchedule({ seed: 3, members, durationMs: 60_000, kinds: ['partition'] });
+    const s = generateSchedule({ seed: 3, members, durationMs: 300_000, kinds: ['partition'] });
     const f = s.faults[0]!;
     if (f.kind !== 'partition') throw new Error('expected a partition');
     expect(linksOf(f)).toHaveLength(2 * f.peers.length);
     expect(f.peers).not.toContain(f.member);
+    expect(new Set(s.faults.map((g) => (g.kind === 'partition' ? g.mode : undefined)))).toEqual(
+      new Set(['blackhole', 'refuse']),
+    );
   });
 
   it('never affect more than maxFaulty members, and end within the run', () => {
@@ -75,6 +78,7 @@ describe('retarget', () => {
       kind: 'partition' as const,
       member: '1',
       peers: ['2', '3'],
+      mode: 'refuse' as const,
       at: 0,
       duration: 1,
       leader: true,

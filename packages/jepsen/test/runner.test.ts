@@ -32,8 +32,8 @@ class FakeCluster implements Cluster {
   async resume(id: string) {
     this.actions.push(`resume ${id}`);
   }
-  async cut(from: string, to: string) {
-    this.actions.push(`cut ${from}>${to}`);
+  async cut(from: string, to: string, mode?: string) {
+    this.actions.push(`cut ${from}>${to} ${mode}`);
   }
   async heal(from: string, to: string) {
     this.actions.push(`heal ${from}>${to}`);
