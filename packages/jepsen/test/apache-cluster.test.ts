@@ -37,7 +37,7 @@ describe('ApacheCluster: three Apache ZooKeeper members with proxied peer links'
     }
     await eventually(
       async () => (await cluster.mode(old)) === undefined,
-      30_000,
+      60_000,
       `member ${old} to stop serving`,
     );
     await eventually(
@@ -45,13 +45,13 @@ describe('ApacheCluster: three Apache ZooKeeper members with proxied peer links'
         const l = await cluster.leader();
         return l !== undefined && l !== old;
       },
-      30_000,
+      60_000,
       'a new leader among the others',
     );
     await cluster.healAll();
-    await cluster.waitServing(old, 30_000);
+    await cluster.waitServing(old, 60_000);
     expect(await cluster.mode(old)).toBe('follower');
-  }, 90_000);
+  }, 200_000);
 
   it('kill -9 and restart, SIGSTOP and SIGCONT of a member', async () => {
     const victim = cluster.members[0]!;
