@@ -1,5 +1,4 @@
-// Enable by renaming to zkts.jepsen.test.ts once the zkts server runs as an ensemble member
-// (server.N lines in zoo.cfg); `pnpm build` first, the test runs apps/server/dist/main.js.
+// Runs apps/server/dist/main.js: `pnpm build` first (the README test command does).
 import { describe, expect, it } from 'vitest';
 import { runJepsen, seedFromEnv, ZktsCluster } from '../src/index.js';
 
