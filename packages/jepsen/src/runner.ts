@@ -290,7 +290,7 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
 
   // The workers.
   const worker = async (w: number) => {
-    const wr = rng.fork(w);
+    const wr = rng.fork();
     const member = members[w % members.length]!;
     const connect = cluster.connectString(member);
     let process = w;

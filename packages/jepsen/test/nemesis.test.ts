@@ -1,24 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { affectedAt, describeSchedule, generateSchedule, linksOf, Prng, retarget } from '../src/index.js';
-
-describe('Prng', () => {
-  it('repeats for a seed and differs across seeds', () => {
-    const a = new Prng(7);
-    const b = new Prng(7);
-    const c = new Prng(8);
-    const xs = Array.from({ length: 8 }, () => a.nextU32());
-    expect(Array.from({ length: 8 }, () => b.nextU32())).toEqual(xs);
-    expect(Array.from({ length: 8 }, () => c.nextU32())).not.toEqual(xs);
-  });
-
-  it('draws integers in range, roughly uniformly', () => {
-    const r = new Prng(1);
-    const counts = [0, 0, 0, 0];
-    for (let i = 0; i < 4000; i++) counts[r.int(0, 3)]!++;
-    for (const c of counts) expect(c).toBeGreaterThan(850);
-  });
-});
+import { affectedAt, describeSchedule, generateSchedule, linksOf, retarget } from '../src/index.js';
 
 describe('nemesis schedules', () => {
   const members = ['1', '2', '3'];
