@@ -19,6 +19,33 @@ export const QUORUM_FRAME_HEADER = 4;
 export interface QuorumFrameOptions {
   /** Largest frame length accepted or produced (default 1 MiB). */
   readonly maxFrameSize?: number;
+  /**
+   * Decodes a frame whose first byte is not QUORUM_PROTOCOL_VERSION: the host's own compact
+   * encodings (`body` starts with that byte). It throws CodecError on a body it cannot read.
+   * Without it such a frame is refused (`unsupported-version`).
+   */
+  readonly decodeOther?: (body: Uint8Array) => unknown;
+}
+
+/**
+ * Frames the body a host encoded itself (its first byte must not be QUORUM_PROTOCOL_VERSION; the
+ * receiver's `decodeOther` reads it).
+ */
+export function frameQuorumBody(body: Uint8Array, options: QuorumFrameOptions = {}): Uint8Array {
+  const max = maxOf(options);
+  if (body.length === 0 || body[0] === QUORUM_PROTOCOL_VERSION) {
+    throw new CodecError('bad-value', 'a host-encoded quorum frame must start with its own first byte');
+  }
+  if (body.length > max) {
+    throw new CodecError(
+      'frame-too-large',
+      `quorum frame of ${body.length} bytes exceeds the maximum of ${max}`,
+    );
+  }
+  const out = new Uint8Array(QUORUM_FRAME_HEADER + body.length);
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(0, body.length);
+  out.set(body, QUORUM_FRAME_HEADER);
+  return out;
 }
 
 const packr = new Packr({ useRecords: true, moreTypes: false });
@@ -65,7 +92,7 @@ export function decodeQuorumFrame(frame: Uint8Array, options: QuorumFrameOptions
       `${frame.length - QUORUM_FRAME_HEADER - length} bytes after the quorum frame`,
     );
   }
-  return decodeBody(frame.subarray(QUORUM_FRAME_HEADER, QUORUM_FRAME_HEADER + length));
+  return decodeBody(frame.subarray(QUORUM_FRAME_HEADER, QUORUM_FRAME_HEADER + length), options.decodeOther);
 }
 
 /**
@@ -74,11 +101,13 @@ export function decodeQuorumFrame(frame: Uint8Array, options: QuorumFrameOptions
  */
 export class QuorumFrameDecoder {
   private readonly max: number;
+  private readonly other: ((body: Uint8Array) => unknown) | undefined;
   private buf: Uint8Array = new Uint8Array(0);
   private failed: CodecError | undefined;
 
   constructor(options: QuorumFrameOptions = {}) {
     this.max = maxOf(options);
+    this.other = options.decodeOther;
   }
 
   /** Bytes held that do not make a whole frame yet. */
@@ -111,7 +140,7 @@ export class QuorumFrameDecoder {
       const length = readLength(data, off, this.max);
       if (data.length - off < QUORUM_FRAME_HEADER + length) break;
       const start = off + QUORUM_FRAME_HEADER;
-      out.push(decodeBody(data.subarray(start, start + length)));
+      out.push(decodeBody(data.subarray(start, start + length), this.other));
       off = start + length;
     }
     // Copy the tail so a big chunk is not kept alive by a small remainder.
@@ -129,8 +158,16 @@ function readLength(bytes: Uint8Array, offset: number, max: number): number {
   return length;
 }
 
-function decodeBody(body: Uint8Array): unknown {
+function decodeBody(body: Uint8Array, other: ((body: Uint8Array) => unknown) | undefined): unknown {
   const version = body[0];
+  if (version !== QUORUM_PROTOCOL_VERSION && other !== undefined) {
+    try {
+      return other(body);
+    } catch (e) {
+      if (e instanceof CodecError) throw e;
+      throw new CodecError('bad-value', `malformed quorum message: ${(e as Error).message}`);
+    }
+  }
   if (version !== QUORUM_PROTOCOL_VERSION) {
     throw new CodecError(
       'unsupported-version',

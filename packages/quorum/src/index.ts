@@ -11,6 +11,9 @@ export {
   type RoleChange,
 } from './peer.js';
 export {
+  COMPACT_FRAME,
+  decodeCompact,
+  encodeCompact,
   type PeerZabMessage,
   QUORUM_CONNECTION_VERSION,
   type QuorumWireMessage,

@@ -1,5 +1,5 @@
 import { createServer, type Server, Socket } from 'node:net';
-import { encodeQuorumFrame, QuorumFrameDecoder } from '@zkts/codec';
+import { encodeQuorumFrame, frameQuorumBody, QuorumFrameDecoder } from '@zkts/codec';
 import {
   type Decision,
   type ElectionOutput,
@@ -27,6 +27,8 @@ export type PeerLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 import { assertNever, QuorumError } from './errors.js';
 import {
+  decodeCompact,
+  encodeCompact,
   type PeerZabMessage,
   QUORUM_CONNECTION_VERSION,
   type QuorumWireMessage,
@@ -860,7 +862,10 @@ export class QuorumPeer {
   /** A message as a frame; undefined (and the connection closed) if it cannot be encoded. */
   private encode(c: Conn, msg: QuorumWireMessage): Uint8Array | undefined {
     try {
-      return encodeQuorumFrame(msg, { maxFrameSize: this.maxFrame });
+      const compact = encodeCompact(msg);
+      return compact === undefined
+        ? encodeQuorumFrame(msg, { maxFrameSize: this.maxFrame })
+        : frameQuorumBody(compact, { maxFrameSize: this.maxFrame });
     } catch (e) {
       this.log('error', `Closing the connection to ${c.sid}: ${(e as Error).message}`);
       c.socket.destroy();
@@ -908,7 +913,7 @@ export class QuorumPeer {
     }
     socket.setNoDelay(true);
     this.handshaking.add(socket);
-    const decoder = new QuorumFrameDecoder({ maxFrameSize: this.maxFrame });
+    const decoder = new QuorumFrameDecoder({ maxFrameSize: this.maxFrame, decodeOther: decodeCompact });
     const timeoutMs = this.opts.config.tickTime * this.opts.config.initLimit;
     socket.setTimeout(timeoutMs, () => socket.destroy());
     socket.on('error', () => socket.destroy());
@@ -1107,7 +1112,7 @@ export class QuorumPeer {
       role.conn = conn;
       this.write(conn, { t: 'hello', protocol: QUORUM_CONNECTION_VERSION, sid: this.opts.myId });
       for (const m of role.outbox.splice(0)) this.write(conn, m);
-      const decoder = new QuorumFrameDecoder({ maxFrameSize: this.maxFrame });
+      const decoder = new QuorumFrameDecoder({ maxFrameSize: this.maxFrame, decodeOther: decodeCompact });
       socket.on('close', () => {
         if (role.conn !== conn) return;
         role.conn = undefined;

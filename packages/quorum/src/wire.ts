@@ -1,7 +1,8 @@
+import { CodecError } from '@zkts/codec';
 import type { ZabMessage } from '@zkts/zab';
 
 /** Version of the quorum-port connection protocol (the hello frame and the envelopes below). */
-export const QUORUM_CONNECTION_VERSION = 1;
+export const QUORUM_CONNECTION_VERSION = 2;
 
 /** A snapshot as it travels in SNAP: the host's chunks. */
 export type SnapshotChunks = readonly Uint8Array[];
@@ -119,5 +120,111 @@ function toZab(v: unknown): PeerZabMessage | undefined {
       return zxid === undefined ? undefined : { type: m.type, zxid };
     default:
       return undefined;
+  }
+}
+
+// ------------------------------------------------------------------ compact encoding
+
+/**
+ * The first byte of a compact frame: the messages sent once per write (PROPOSAL, ACK, COMMIT, a
+ * forwarded request and its answer, a notice) skip msgpack: a kind byte, then fixed fields.
+ */
+export const COMPACT_FRAME = 0x81;
+
+enum Compact {
+  Proposal = 1,
+  Ack = 2,
+  Commit = 3,
+  Request = 4,
+  Reply = 5,
+  Notice = 6,
+}
+
+/** A compact body for the hot messages; undefined for the others (they travel as msgpack). */
+export function encodeCompact(msg: QuorumWireMessage): Uint8Array | undefined {
+  switch (msg.t) {
+    case 'zab': {
+      const m = msg.m;
+      if (m.type === 'PROPOSAL') return withZxidAndData(Compact.Proposal, m.zxid, m.data);
+      if (m.type === 'ACK') return withZxidAndData(Compact.Ack, m.zxid, undefined);
+      if (m.type === 'COMMIT') return withZxidAndData(Compact.Commit, m.zxid, undefined);
+      return undefined;
+    }
+    case 'req': {
+      if (!Number.isInteger(msg.id) || msg.id < 0 || msg.id > 0xffffffff) return undefined;
+      const out = new Uint8Array(6 + msg.data.length);
+      out[0] = COMPACT_FRAME;
+      out[1] = Compact.Request;
+      new DataView(out.buffer).setUint32(2, msg.id);
+      out.set(msg.data, 6);
+      return out;
+    }
+    case 'rep': {
+      if (msg.zxid === undefined || !Number.isInteger(msg.id) || msg.id < 0 || msg.id > 0xffffffff)
+        return undefined;
+      const out = new Uint8Array(14);
+      out[0] = COMPACT_FRAME;
+      out[1] = Compact.Reply;
+      const view = new DataView(out.buffer);
+      view.setUint32(2, msg.id);
+      view.setBigInt64(6, msg.zxid);
+      return out;
+    }
+    case 'app': {
+      const out = new Uint8Array(2 + msg.data.length);
+      out[0] = COMPACT_FRAME;
+      out[1] = Compact.Notice;
+      out.set(msg.data, 2);
+      return out;
+    }
+    case 'hello':
+      return undefined;
+    default: {
+      const never: never = msg;
+      return never;
+    }
+  }
+}
+
+function withZxidAndData(kind: Compact, zxid: bigint, data: Uint8Array | undefined): Uint8Array {
+  const out = new Uint8Array(10 + (data?.length ?? 0));
+  out[0] = COMPACT_FRAME;
+  out[1] = kind;
+  new DataView(out.buffer).setBigInt64(2, zxid);
+  if (data !== undefined) out.set(data, 10);
+  return out;
+}
+
+/**
+ * Reads a compact body (a QuorumFrameDecoder's `decodeOther`) into the message it stands for;
+ * throws CodecError on anything else. Payloads are copied: a logged txn must not pin the chunk
+ * it arrived in.
+ */
+export function decodeCompact(body: Uint8Array): QuorumWireMessage {
+  const bad = (why: string): never => {
+    throw new CodecError('bad-value', `malformed compact quorum frame: ${why}`);
+  };
+  if (body[0] !== COMPACT_FRAME) bad(`first byte 0x${(body[0] ?? 0).toString(16)}`);
+  if (body.length < 2) bad('no kind');
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const kind = body[1] as Compact;
+  const zxidAt2 = () => (body.length >= 10 ? view.getBigInt64(2) : bad('truncated zxid'));
+  switch (kind) {
+    case Compact.Proposal:
+      return { t: 'zab', m: { type: 'PROPOSAL', zxid: zxidAt2(), data: new Uint8Array(body.subarray(10)) } };
+    case Compact.Ack:
+    case Compact.Commit:
+      if (body.length !== 10) bad('ACK/COMMIT of the wrong length');
+      return { t: 'zab', m: { type: kind === Compact.Ack ? 'ACK' : 'COMMIT', zxid: zxidAt2() } };
+    case Compact.Request:
+      if (body.length < 6) bad('truncated request');
+      return { t: 'req', id: view.getUint32(2), data: new Uint8Array(body.subarray(6)) };
+    case Compact.Reply:
+      if (body.length !== 14) bad('reply of the wrong length');
+      return { t: 'rep', id: view.getUint32(2), zxid: view.getBigInt64(6) };
+    case Compact.Notice:
+      return { t: 'app', data: new Uint8Array(body.subarray(2)) };
+    default:
+      return bad(`kind ${body[1]}`);
   }
 }

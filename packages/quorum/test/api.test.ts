@@ -99,8 +99,8 @@ describe('QuorumPeer API and bounds', () => {
     // followed by a message a learner never sends.
     expect(await closedAfter(port, new Uint8Array([0, 0, 0, 5, 9, 9, 9, 9, 9]))).toBe(true);
     expect(await closedAfter(port, encodeQuorumFrame({ t: 'req', id: 1, data: enc('x') }))).toBe(true);
-    expect(await closedAfter(port, encodeQuorumFrame({ t: 'hello', protocol: 1, sid: 42 }))).toBe(true);
-    expect(await closedAfter(port, encodeQuorumFrame({ t: 'hello', protocol: 2, sid: 2 }))).toBe(true);
+    expect(await closedAfter(port, encodeQuorumFrame({ t: 'hello', protocol: 2, sid: 42 }))).toBe(true);
+    expect(await closedAfter(port, encodeQuorumFrame({ t: 'hello', protocol: 1, sid: 2 }))).toBe(true);
     expect(settledOn(members)).toBe(leaderId);
     const z2 = await leader.peer.propose(enc('after'));
     await waitUntil('applied', () => members.every((m) => m.peer.appliedZxid >= z2));
