@@ -120,13 +120,89 @@ export type LearnerMessage =
 /** Touches per message (a larger set is sent as several). */
 export const MAX_TOUCHES_PER_MESSAGE = 10_000;
 
+/**
+ * First byte of a forwarded request in its compact form (one per forwarded write): the request
+ * frame behind [int64 session][int32 cxid][uint16 ids]([uint16 length][utf-8 scheme]
+ * [uint16 length][utf-8 id])*. The other messages are quorum frames (msgpack), whose first byte is
+ * a length byte, 0 for every frame a member accepts.
+ */
+const COMPACT_REQUEST = 0x52;
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function encodeRequest(m: Extract<LearnerMessage, { k: 'request' }>, maxFrameSize: number): Uint8Array {
+  const ids = m.authIds.map((a) => [utf8.encode(a.scheme), utf8.encode(a.id)] as const);
+  let size = 15 + m.frame.length;
+  for (const [scheme, id] of ids) size += 4 + scheme.length + id.length;
+  if (size > maxFrameSize) {
+    throw new CodecError(
+      'frame-too-large',
+      `forwarded request of ${size} bytes exceeds the maximum of ${maxFrameSize}`,
+    );
+  }
+  if (ids.length > 0xffff || ids.some(([s, i]) => s.length > 0xffff || i.length > 0xffff)) {
+    throw new CodecError('bad-value', 'too many or too long auth ids to forward');
+  }
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out[0] = COMPACT_REQUEST;
+  view.setBigInt64(1, m.sessionId);
+  view.setInt32(9, m.cxid);
+  view.setUint16(13, ids.length);
+  let at = 15;
+  for (const [scheme, id] of ids) {
+    for (const part of [scheme, id]) {
+      view.setUint16(at, part.length);
+      out.set(part, at + 2);
+      at += 2 + part.length;
+    }
+  }
+  out.set(m.frame, at);
+  return out;
+}
+
+function decodeRequest(bytes: Uint8Array, maxFrameSize: number): LearnerMessage {
+  const bad = (why: string): never => {
+    throw new CodecError('bad-value', `malformed forwarded request: ${why}`);
+  };
+  if (bytes.length > maxFrameSize) {
+    throw new CodecError(
+      'frame-too-large',
+      `forwarded request of ${bytes.length} bytes exceeds the maximum of ${maxFrameSize}`,
+    );
+  }
+  if (bytes.length < 15) bad('truncated header');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const sessionId = view.getBigInt64(1);
+  const cxid = view.getInt32(9);
+  const count = view.getUint16(13);
+  let at = 15;
+  const text = (): string => {
+    if (at + 2 > bytes.length) bad('truncated auth id');
+    const length = view.getUint16(at);
+    if (at + 2 + length > bytes.length) bad('truncated auth id');
+    let s = '';
+    try {
+      s = fromUtf8.decode(bytes.subarray(at + 2, at + 2 + length));
+    } catch {
+      bad('auth id is not UTF-8');
+    }
+    at += 2 + length;
+    return s;
+  };
+  const authIds: AuthId[] = [];
+  for (let i = 0; i < count; i++) {
+    const scheme = text();
+    authIds.push({ scheme, id: text() });
+  }
+  return { k: 'request', sessionId, cxid, authIds, frame: bytes.slice(at) };
+}
+
 export function encodeLearnerMessage(m: LearnerMessage, maxFrameSize: number): Uint8Array {
   switch (m.k) {
     case 'request':
-      return encodeQuorumFrame(
-        { k: 'r', s: m.sessionId, c: m.cxid, a: m.authIds.flatMap((a) => [a.scheme, a.id]), f: m.frame },
-        { maxFrameSize },
-      );
+      return encodeRequest(m, maxFrameSize);
     case 'createSession':
       return encodeQuorumFrame({ k: 'n', s: m.sessionId, t: m.timeout }, { maxFrameSize });
     case 'sync':
@@ -145,6 +221,7 @@ const int64 = (v: unknown): bigint | undefined =>
 
 /** Decodes what a learner sent; throws CodecError on anything malformed. */
 export function decodeLearnerMessage(bytes: Uint8Array, maxFrameSize: number): LearnerMessage {
+  if (bytes[0] === COMPACT_REQUEST) return decodeRequest(bytes, maxFrameSize);
   const v = decodeQuorumFrame(bytes, { maxFrameSize });
   const bad = (why: string): never => {
     throw new CodecError('bad-value', `malformed learner message: ${why}`);
@@ -152,18 +229,6 @@ export function decodeLearnerMessage(bytes: Uint8Array, maxFrameSize: number): L
   if (v === null || typeof v !== 'object') return bad('not a record');
   const f = v as Record<string, unknown>;
   switch (f.k) {
-    case 'r': {
-      const sessionId = int64(f.s) ?? bad('session id');
-      if (typeof f.c !== 'number' || !Number.isInteger(f.c)) return bad('cxid');
-      if (!(f.f instanceof Uint8Array)) return bad('frame');
-      if (!Array.isArray(f.a) || f.a.length % 2 !== 0 || !f.a.every((x) => typeof x === 'string')) {
-        return bad('auth ids');
-      }
-      const authIds: AuthId[] = [];
-      for (let i = 0; i < f.a.length; i += 2)
-        authIds.push({ scheme: f.a[i] as string, id: f.a[i + 1] as string });
-      return { k: 'request', sessionId, cxid: f.c, authIds, frame: f.f };
-    }
     case 'n': {
       const sessionId = int64(f.s) ?? bad('session id');
       if (typeof f.t !== 'number' || !Number.isInteger(f.t) || f.t <= 0) return bad('timeout');

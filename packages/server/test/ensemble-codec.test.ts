@@ -137,14 +137,30 @@ describe('learner messages', () => {
 
   it('refuse well-formed frames of the wrong shape, naming what is wrong', () => {
     const bad = (v: unknown) => () => decodeLearnerMessage(encodeQuorumFrame(v, { maxFrameSize: MAX }), MAX);
-    expect(bad({ k: 'r', s: 'one', c: 1, a: [], f: new Uint8Array(8) })).toThrow(/session id/);
-    expect(bad({ k: 'r', s: 1n, c: 1.5, a: [], f: new Uint8Array(8) })).toThrow(/cxid/);
-    expect(bad({ k: 'r', s: 1n, c: 1, a: ['digest'], f: new Uint8Array(8) })).toThrow(/auth ids/);
-    expect(bad({ k: 'r', s: 1n, c: 1, a: [], f: 'frame' })).toThrow(/frame/);
+    expect(bad({ k: 'r', s: 1n, c: 1, a: [], f: new Uint8Array(8) })).toThrow(/kind r/);
     expect(bad({ k: 'n', s: 1n, t: 0 })).toThrow(/timeout/);
     expect(bad({ k: 't', s: new Array(MAX_TOUCHES_PER_MESSAGE + 1).fill(1) })).toThrow(/touches/);
     expect(bad({ k: 'x' })).toThrow(/kind x/);
     expect(bad([1, 2, 3])).toThrow(CodecError);
+  });
+
+  it('refuse a compact forwarded request that is cut short or not UTF-8', () => {
+    const good = encodeLearnerMessage(
+      {
+        k: 'request',
+        sessionId: 5n,
+        cxid: 7,
+        authIds: [{ scheme: 'digest', id: 'u:p' }],
+        frame: new Uint8Array(8),
+      },
+      MAX,
+    );
+    expect(() => decodeLearnerMessage(good.subarray(0, 10), MAX)).toThrow(/truncated header/);
+    expect(() => decodeLearnerMessage(good.subarray(0, 20), MAX)).toThrow(/truncated auth id/);
+    const notUtf8 = good.slice();
+    notUtf8[17] = 0xff;
+    expect(() => decodeLearnerMessage(notUtf8, MAX)).toThrow(/not UTF-8/);
+    expect(() => decodeLearnerMessage(good, 16)).toThrow(CodecError);
   });
 
   it('refuse a frame over the bound before decoding it', () => {
