@@ -174,9 +174,13 @@ function readBody(r: Reader, depth: number): TxnBody {
   }
 }
 
+/** One writer for every txn (encoding is synchronous); `take` copies its bytes out. */
+const scratch = new Writer(1024);
+
 /** Encodes a txn as compact binary: a version byte, the session, the cxid and the body. */
 export function encodeTxn(txn: Txn): Uint8Array {
-  const w = new Writer(64);
+  const w = scratch;
+  w.pos = 0;
   w.u8(TXN_FORMAT_VERSION);
   w.i64(txn.sessionId);
   w.i32(txn.cxid);

@@ -14,6 +14,7 @@ export {
   COMPACT_FRAME,
   decodeCompact,
   encodeCompact,
+  encodeCompactFrame,
   type PeerZabMessage,
   QUORUM_CONNECTION_VERSION,
   type QuorumWireMessage,

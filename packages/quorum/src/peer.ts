@@ -1,5 +1,5 @@
 import { createServer, type Server, Socket } from 'node:net';
-import { encodeQuorumFrame, frameQuorumBody, QuorumFrameDecoder } from '@zkts/codec';
+import { CodecError, encodeQuorumFrame, QUORUM_FRAME_HEADER, QuorumFrameDecoder } from '@zkts/codec';
 import {
   type Decision,
   type ElectionOutput,
@@ -28,7 +28,7 @@ export type PeerLogLevel = 'debug' | 'info' | 'warn' | 'error';
 import { assertNever, QuorumError } from './errors.js';
 import {
   decodeCompact,
-  encodeCompact,
+  encodeCompactFrame,
   type PeerZabMessage,
   QUORUM_CONNECTION_VERSION,
   type QuorumWireMessage,
@@ -862,10 +862,15 @@ export class QuorumPeer {
   /** A message as a frame; undefined (and the connection closed) if it cannot be encoded. */
   private encode(c: Conn, msg: QuorumWireMessage): Uint8Array | undefined {
     try {
-      const compact = encodeCompact(msg);
-      return compact === undefined
-        ? encodeQuorumFrame(msg, { maxFrameSize: this.maxFrame })
-        : frameQuorumBody(compact, { maxFrameSize: this.maxFrame });
+      const compact = encodeCompactFrame(msg);
+      if (compact === undefined) return encodeQuorumFrame(msg, { maxFrameSize: this.maxFrame });
+      if (compact.length - QUORUM_FRAME_HEADER > this.maxFrame) {
+        throw new CodecError(
+          'frame-too-large',
+          `quorum frame of ${compact.length} bytes exceeds ${this.maxFrame}`,
+        );
+      }
+      return compact;
     } catch (e) {
       this.log('error', `Closing the connection to ${c.sid}: ${(e as Error).message}`);
       c.socket.destroy();

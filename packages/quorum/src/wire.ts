@@ -1,4 +1,4 @@
-import { CodecError } from '@zkts/codec';
+import { CodecError, QUORUM_FRAME_HEADER } from '@zkts/codec';
 import type { ZabMessage } from '@zkts/zab';
 
 /** Version of the quorum-port connection protocol (the hello frame and the envelopes below). */
@@ -142,41 +142,39 @@ enum Compact {
 
 /** A compact body for the hot messages; undefined for the others (they travel as msgpack). */
 export function encodeCompact(msg: QuorumWireMessage): Uint8Array | undefined {
+  return encodeCompactFrame(msg)?.subarray(QUORUM_FRAME_HEADER);
+}
+
+/**
+ * The whole frame (length prefix included) of a hot message, written in one allocation;
+ * undefined for the other messages (they travel as msgpack).
+ */
+export function encodeCompactFrame(msg: QuorumWireMessage): Uint8Array | undefined {
   switch (msg.t) {
     case 'zab': {
       const m = msg.m;
-      if (m.type === 'PROPOSAL') return withZxidAndData(Compact.Proposal, m.zxid, m.data);
-      if (m.type === 'ACK') return withZxidAndData(Compact.Ack, m.zxid, undefined);
-      if (m.type === 'COMMIT') return withZxidAndData(Compact.Commit, m.zxid, undefined);
+      if (m.type === 'PROPOSAL')
+        return frame(Compact.Proposal, 8, m.data, (b) => b.writeBigInt64BE(m.zxid, 6));
+      if (m.type === 'ACK') return frame(Compact.Ack, 8, undefined, (b) => b.writeBigInt64BE(m.zxid, 6));
+      if (m.type === 'COMMIT')
+        return frame(Compact.Commit, 8, undefined, (b) => b.writeBigInt64BE(m.zxid, 6));
       return undefined;
     }
     case 'req': {
-      if (!Number.isInteger(msg.id) || msg.id < 0 || msg.id > 0xffffffff) return undefined;
-      const out = new Uint8Array(6 + msg.data.length);
-      out[0] = COMPACT_FRAME;
-      out[1] = Compact.Request;
-      new DataView(out.buffer).setUint32(2, msg.id);
-      out.set(msg.data, 6);
-      return out;
+      const id = msg.id;
+      if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) return undefined;
+      return frame(Compact.Request, 4, msg.data, (b) => b.writeUInt32BE(id, 6));
     }
     case 'rep': {
-      if (msg.zxid === undefined || !Number.isInteger(msg.id) || msg.id < 0 || msg.id > 0xffffffff)
-        return undefined;
-      const out = new Uint8Array(14);
-      out[0] = COMPACT_FRAME;
-      out[1] = Compact.Reply;
-      const view = new DataView(out.buffer);
-      view.setUint32(2, msg.id);
-      view.setBigInt64(6, msg.zxid);
-      return out;
+      const { id, zxid } = msg;
+      if (zxid === undefined || !Number.isInteger(id) || id < 0 || id > 0xffffffff) return undefined;
+      return frame(Compact.Reply, 12, undefined, (b) => {
+        b.writeUInt32BE(id, 6);
+        b.writeBigInt64BE(zxid, 10);
+      });
     }
-    case 'app': {
-      const out = new Uint8Array(2 + msg.data.length);
-      out[0] = COMPACT_FRAME;
-      out[1] = Compact.Notice;
-      out.set(msg.data, 2);
-      return out;
-    }
+    case 'app':
+      return frame(Compact.Notice, 0, msg.data, () => {});
     case 'hello':
       return undefined;
     default: {
@@ -186,13 +184,21 @@ export function encodeCompact(msg: QuorumWireMessage): Uint8Array | undefined {
   }
 }
 
-function withZxidAndData(kind: Compact, zxid: bigint, data: Uint8Array | undefined): Uint8Array {
-  const out = new Uint8Array(10 + (data?.length ?? 0));
-  out[0] = COMPACT_FRAME;
-  out[1] = kind;
-  new DataView(out.buffer).setBigInt64(2, zxid);
-  if (data !== undefined) out.set(data, 10);
-  return out;
+/** [uint32 length][COMPACT_FRAME][kind][fixed fields][payload] */
+function frame(
+  kind: Compact,
+  fixed: number,
+  payload: Uint8Array | undefined,
+  fill: (b: Buffer) => void,
+): Buffer {
+  const length = 2 + fixed + (payload?.length ?? 0);
+  const b = Buffer.allocUnsafe(QUORUM_FRAME_HEADER + length);
+  b.writeUInt32BE(length, 0);
+  b[4] = COMPACT_FRAME;
+  b[5] = kind;
+  fill(b);
+  if (payload !== undefined) b.set(payload, 6 + fixed);
+  return b;
 }
 
 /**
