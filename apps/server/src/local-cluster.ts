@@ -63,7 +63,9 @@ export async function runLocalCluster(o: LocalClusterOptions): Promise<number> {
   let stopping = false;
   const start = (m: LocalClusterMember) => {
     const out = createWriteStream(m.log, { flags: 'a' });
-    const child = spawn(process.execPath, [o.entry, m.config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...process.execArgv, o.entry, m.config], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
     children.set(m.id, child);

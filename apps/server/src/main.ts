@@ -8,7 +8,7 @@
  * development ensemble of N member processes on this host.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AdminServer, startAdminServer } from '@zkts/admin';
 import {
@@ -157,7 +157,8 @@ async function localCluster(args: string[]): Promise<number> {
     process.stderr.write(`zkts-server: --base-port ${basePort} leaves no room for the members' ports\n`);
     return 2;
   }
-  const entry = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
+  // Members run this same entry point (dist/main.js, or main.ts under a loader) with our node flags.
+  const entry = fileURLToPath(import.meta.url);
   return runLocalCluster({ size, dir, basePort, entry });
 }
 
