@@ -53,7 +53,10 @@ describe('zkts-server --local-cluster', () => {
     dirs.push(dir);
     // Ports base..base+2 for clients and base+700+10i / base+1700+10i for the quorum: a block per run.
     const base = 15_000 + (process.pid % 500) * 20;
-    const p = run(['--local-cluster', '3', '--dir', join(dir, 'cluster'), '--base-port', String(base)], PACKAGE_DIR);
+    const p = run(
+      ['--local-cluster', '3', '--dir', join(dir, 'cluster'), '--base-port', String(base)],
+      PACKAGE_DIR,
+    );
     try {
       await waitFor(async () => p.out().includes('connect string:'), 30_000, 'the cluster to start');
       expect(p.out()).toContain(
