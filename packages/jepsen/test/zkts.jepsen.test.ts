@@ -1,6 +1,7 @@
 // Runs apps/server/dist/main.js: `pnpm build` first (the README test command does).
 import { describe, expect, it } from 'vitest';
-import { runJepsen, seedFromEnv, ZktsCluster } from '../src/index.js';
+import { ZktsCluster } from '../src/index.js';
+import { expectSafeSeededRun } from './seeded-run.js';
 
 describe('ZktsCluster: three zkts members with proxied peer links', () => {
   it('a leader cut off from its peers stops serving; the others elect a new one; healing brings it back', async () => {
@@ -32,27 +33,6 @@ describe('ZktsCluster: three zkts members with proxied peer links', () => {
 
 describe('Jepsen: zkts, three members', () => {
   it('stays linearizable and loses no acknowledged write under kills, pauses and partitions', async () => {
-    const seed = seedFromEnv();
-    console.log(`Jepsen seed ${seed} (replay: ZKTS_JEPSEN_SEED=${seed})`);
-    const cluster = await ZktsCluster.start();
-    try {
-      const result = await runJepsen({
-        cluster,
-        seed,
-        durationMs: 20_000,
-        clients: 6,
-        keys: 4,
-        replayCommand: 'pnpm exec vitest run --project jepsen test/zkts.jepsen.test.ts',
-        log: (line) => console.log(line),
-      });
-      console.log(
-        `${result.ops} operations ${JSON.stringify(result.counts)}, checked in ${result.checkMs.toFixed(0)} ms: ${result.verdict.message}`,
-      );
-      expect(result.verdict.valid).toBe(true);
-      expect(result.verdict.lostWrites.lost).toEqual([]);
-      expect(result.counts['write:ok'] + result.counts['cas:ok']).toBeGreaterThan(50);
-    } finally {
-      await cluster.close();
-    }
+    await expectSafeSeededRun(() => ZktsCluster.start(), 'test/zkts.jepsen.test.ts');
   }, 120_000);
 });
