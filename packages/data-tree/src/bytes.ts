@@ -80,6 +80,23 @@ export class Writer {
     else this.latin1(s);
   }
   str(s: string): void {
+    // ASCII (paths nearly always are) is copied char by char; anything else goes through UTF-8.
+    const n = s.length;
+    this.ensure(4 + n);
+    const buf = this.buf;
+    const at = this.pos + 4;
+    let i = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[at + i] = c;
+      i++;
+    }
+    if (i === n) {
+      this.view.setUint32(this.pos, n);
+      this.pos = at + n;
+      return;
+    }
     this.bytes(utf8.encode(s));
   }
   take(): Uint8Array {

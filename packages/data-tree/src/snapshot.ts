@@ -130,24 +130,56 @@ export class SnapshotStream implements IterableIterator<Uint8Array> {
     this.count++;
   }
 
+  /** Writes live node `id` straight from the store's columns (the common case: no copy). */
+  private writeLive(id: number): void {
+    const tree = this.tree;
+    const s = tree.store;
+    const a = this.aclRef(tree.acls.get(s.acl[id]!));
+    const w = this.w;
+    w.u8(REC_NODE);
+    w.str(s.paths[id]!);
+    w.nullableLatin1(s.data[id] ?? null);
+    w.u32(a);
+    w.num64(s.czxid[id]!);
+    w.num64(s.mzxid[id]!);
+    w.num64(s.pzxid[id]!);
+    w.num64(s.ctime[id]!);
+    w.num64(s.mtime[id]!);
+    w.i32(s.version[id]!);
+    w.i32(s.cversion[id]!);
+    w.i32(s.aversion[id]!);
+    w.i64(s.owner[id]!);
+    this.count++;
+  }
+
   next(): IteratorResult<Uint8Array> {
     if (this.done) return { done: true, value: undefined };
     const s = this.tree.store;
-    const tree = this.tree;
+    const paths = s.paths;
+    const czxid = s.czxid;
+    const saved = this.saved;
+    const w = this.w;
+    let id = this.cursor;
     let n = 0;
-    while (this.cursor < this.limit && this.w.pos < this.chunkBytes && n < this.nodesPerChunk) {
-      const id = this.cursor;
-      const saved = this.saved.get(id);
-      if (saved !== undefined) {
-        this.saved.delete(id);
-        this.writeNode(saved);
-        n++;
-      } else if (s.isLive(id) && s.czxid[id]! <= this.snapZxid) {
-        this.writeNode(savedNode(tree, id));
+    while (id < this.limit && w.pos < this.chunkBytes && n < this.nodesPerChunk) {
+      if (saved.size > 0) {
+        const copy = saved.get(id);
+        if (copy !== undefined) {
+          saved.delete(id);
+          this.writeNode(copy);
+          n++;
+          id++;
+          continue;
+        }
+      }
+      // A live node (see NodeStore.isLive: a freed id has the empty path) the snapshot covers.
+      if (paths[id] !== '' && czxid[id]! <= this.snapZxid) {
+        this.writeLive(id);
         n++;
       }
-      this.cursor = id + 1;
+      id++;
     }
+    this.cursor = id;
     if (this.cursor >= this.limit) {
       this.w.u8(REC_END);
       this.w.u32(this.count);

@@ -153,9 +153,10 @@ export class NodeStore {
     return this.data[id]?.length ?? 0;
   }
 
+  /** Whether `id` holds a node: `alloc` (only ever called for an absent path) and `free` keep the path and the index in step. */
   isLive(id: number): boolean {
     const p = this.paths[id];
-    return p !== undefined && p !== '' && this.index.get(p) === id;
+    return p !== undefined && p !== '';
   }
 
   childNames(id: number): string[] {
