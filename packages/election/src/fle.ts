@@ -32,6 +32,12 @@ export interface ElectionConfig {
   readonly minNotificationIntervalMs?: number;
   /** The notification time-out doubles up to this; ZooKeeper: 60 000 ms. */
   readonly maxNotificationIntervalMs?: number;
+  /**
+   * Decide without the finalize wait once no voter is left that could still change the outcome:
+   * every other voter told us a vote no better than ours in this round, or is unreachable (see the
+   * `peerReachability` input). Default true; false waits the full finalizeWait as ZooKeeper does.
+   */
+  readonly decideEarly?: boolean;
 }
 
 /** What the state machine is told. */
@@ -44,7 +50,14 @@ export type ElectionInput =
   /** A notification from server `from` (the connection's sid). */
   | { readonly type: 'notification'; readonly from: number; readonly n: Notification }
   /** A timer set by a `setTimer` output fired. */
-  | { readonly type: 'timeout'; readonly timer: ElectionTimer };
+  | { readonly type: 'timeout'; readonly timer: ElectionTimer }
+  /**
+   * What the adapter knows about server `sid`: `reachable: false` when connecting to it was
+   * refused, timed out or failed, or its connection closed; `true` when a connection is up again.
+   * A notification from `sid` also makes it reachable. Allowed before `start`; a server starts
+   * out reachable (unknown). Only used to decide without the finalize wait.
+   */
+  | { readonly type: 'peerReachability'; readonly sid: number; readonly reachable: boolean };
 
 export type LogLevel = 'debug' | 'info' | 'warn';
 
@@ -57,6 +70,15 @@ export type DecisionPath =
   /** Notifications from servers already out of an election (any round) showed a quorum behind a leader. */
   | 'outofelection';
 
+/** How a `quorum` decision ended its finalize wait. */
+export type FinalizeOutcome =
+  /** finalizeWait ran out with nothing better (ZooKeeper's only way). */
+  | 'waited'
+  /** Every other voter had told us a vote no better than ours in this round: nothing left to wait for. */
+  | 'all-heard'
+  /** Every other voter had been heard in this round or was unreachable, at least one unreachable. */
+  | 'unreachable';
+
 export interface Decision {
   readonly state: DecidedState;
   readonly vote: Vote;
@@ -65,6 +87,8 @@ export interface Decision {
   /** Those of `supporters` that were still LOOKING (the others had already decided). */
   readonly lookingSupporters: readonly number[];
   readonly path: DecisionPath;
+  /** For `path: 'quorum'`: whether the finalize wait ran out or was skipped, and why. */
+  readonly finalize?: FinalizeOutcome;
 }
 
 /** What the state machine asks its adapter to do. */
@@ -94,6 +118,7 @@ export class FastLeaderElection {
   private readonly voterList: readonly number[];
   private readonly observers: ReadonlySet<number>;
   private readonly participant: boolean;
+  private readonly decideEarly: boolean;
 
   private _state: ServerState = 'LOOKING';
   private started = false;
@@ -107,6 +132,13 @@ export class FastLeaderElection {
   private final: Decision | undefined;
   /** LOOKING notifications that arrived while decided (latest per voter), replayed by the next start. */
   private held = new Map<number, Notification>();
+  /**
+   * Voters that told us, in the current round, a vote no better than our proposal (it only gets
+   * better within a round, so they stay so). Cleared with the round.
+   */
+  private heard = new Set<number>();
+  /** Voters the adapter reported unreachable, with nothing from them since. Kept across rounds. */
+  private unreachable = new Set<number>();
 
   constructor(config: ElectionConfig) {
     const voters = new Set(config.voters);
@@ -129,6 +161,7 @@ export class FastLeaderElection {
     this.finalizeWaitMs = config.finalizeWaitMs ?? 200;
     this.minIntervalMs = config.minNotificationIntervalMs ?? this.finalizeWaitMs;
     this.maxIntervalMs = config.maxNotificationIntervalMs ?? 60_000;
+    this.decideEarly = config.decideEarly ?? true;
     if (!(this.finalizeWaitMs >= 0) || !(this.minIntervalMs > 0) || this.maxIntervalMs < this.minIntervalMs) {
       throw new ElectionError(
         'config',
@@ -175,6 +208,11 @@ export class FastLeaderElection {
     return this.voters.has(id);
   }
 
+  /** Voters currently reported unreachable (ascending). */
+  get unreachablePeers(): readonly number[] {
+    return [...this.unreachable].sort((a, b) => a - b);
+  }
+
   /** True when `ids` contains a strict majority of the voters. */
   isQuorum(ids: Iterable<number>): boolean {
     let n = 0;
@@ -196,6 +234,9 @@ export class FastLeaderElection {
         if (!this.started) throw new ElectionError('input', 'a time-out before start');
         this.timeout(input.timer, out);
         break;
+      case 'peerReachability':
+        this.reachability(input.sid, input.reachable, out);
+        break;
       default:
         assertNever(input);
     }
@@ -215,6 +256,7 @@ export class FastLeaderElection {
     this.proposal = this.init;
     this.recvset = new Map();
     this.outofelection = new Map();
+    this.heard = new Set();
     this.notTimeout = this.minIntervalMs;
     this.finalizing = false;
     out.push({ type: 'cancelTimer', timer: 'finalize' });
@@ -223,13 +265,14 @@ export class FastLeaderElection {
     out.push({ type: 'setTimer', timer: 'notification', afterMs: this.notTimeout });
     // Votes of servers that started looking just before we did: take them now, as if they had
     // arrived a little later (any delivery delay is a legal schedule), instead of waiting for
-    // their senders' next time-out.
+    // their senders' next time-out. They arrived before any later unreachability report, so they
+    // do not make their senders reachable again.
     const held = [...this.held];
     this.held = new Map();
-    for (const [from, n] of held) this.receive(from, n, out);
+    for (const [from, n] of held) this.receive(from, n, out, false);
   }
 
-  private receive(from: number, n: Notification, out: ElectionOutput[]): void {
+  private receive(from: number, n: Notification, out: ElectionOutput[], fresh = true): void {
     this.log(
       out,
       'info',
@@ -237,6 +280,9 @@ export class FastLeaderElection {
         `${hex(n.electionEpoch)} (n.round), ${n.state} (n.state), ${from} (n.sid), ${hex(n.peerEpoch)} (n.peerEpoch) ` +
         `${this._state} (my state)`,
     );
+    if (fresh && this.unreachable.delete(from)) {
+      this.log(out, 'debug', `Server ${from} is reachable again: a notification arrived`);
+    }
     // What ZooKeeper's receiver thread does before the election loop sees the notification.
     if (!this.voters.has(from)) {
       // A non-voter (an observer) gets our current vote straight back; its vote does not count.
@@ -258,7 +304,10 @@ export class FastLeaderElection {
     // The election loop.
     if (this.finalizing) {
       if (!this.better(n, this.proposal)) {
-        // Nothing better: keep waiting the full finalizeWait again, dropping this one.
+        // Nothing better: keep waiting the full finalizeWait again, dropping this one — unless it
+        // was the last voter we were waiting to hear from.
+        this.noteHeard(from, n);
+        if (this.tryDecideEarly(out)) return;
         out.push({ type: 'setTimer', timer: 'finalize', afterMs: this.finalizeWaitMs });
         return;
       }
@@ -301,6 +350,7 @@ export class FastLeaderElection {
       // We are behind: join the newer round, forget the older round's votes.
       this.clock = n.electionEpoch;
       this.recvset.clear();
+      this.heard.clear();
       this.proposal = this.better(n, this.init) ? credentialsOf(n) : this.init;
       this.sendNotifications(out);
     } else if (n.electionEpoch < this.clock) {
@@ -311,12 +361,15 @@ export class FastLeaderElection {
       this.sendNotifications(out);
     }
     this.recvset.set(from, { ...voteOf(n), state: 'LOOKING' });
+    this.noteHeard(from, n);
     const mine: Recorded = { ...this.proposal, electionEpoch: this.clock, state: 'LOOKING' };
     const supporters = this.agreeing(this.recvset, mine);
     if (this.isQuorum(supporters)) {
       this.finalizing = true;
       out.push({ type: 'cancelTimer', timer: 'notification' });
-      out.push({ type: 'setTimer', timer: 'finalize', afterMs: this.finalizeWaitMs });
+      if (!this.tryDecideEarly(out)) {
+        out.push({ type: 'setTimer', timer: 'finalize', afterMs: this.finalizeWaitMs });
+      }
     }
   }
 
@@ -335,7 +388,9 @@ export class FastLeaderElection {
     if (this.isQuorum(supporters) && this.checkLeader(this.outofelection, n.leader, n.electionEpoch)) {
       this.clock = n.electionEpoch;
       this.decide(voteOf(n), supporters, 'outofelection', out);
+      return;
     }
+    this.noteHeard(from, n);
   }
 
   private timeout(timer: ElectionTimer, out: ElectionOutput[]): void {
@@ -348,32 +403,123 @@ export class FastLeaderElection {
         this.log(out, 'info', `Notification time out: ${this.notTimeout}`);
         out.push({ type: 'setTimer', timer: 'notification', afterMs: this.notTimeout });
         return;
-      case 'finalize': {
+      case 'finalize':
         if (!this.finalizing) return;
-        const mine: Recorded = { ...this.proposal, electionEpoch: this.clock, state: 'LOOKING' };
-        this.decide(
-          { ...this.proposal, electionEpoch: this.clock },
-          this.agreeing(this.recvset, mine),
-          'quorum',
-          out,
-        );
+        this.decideQuorum('waited', out);
         return;
-      }
       default:
         assertNever(timer);
     }
   }
 
-  private decide(vote: Vote, supporters: number[], path: DecisionPath, out: ElectionOutput[]): void {
+  private reachability(sid: number, reachable: boolean, out: ElectionOutput[]): void {
+    if (!this.voters.has(sid) && !this.observers.has(sid)) {
+      throw new ElectionError('input', `reachability of server ${sid}, which is not in the ensemble`);
+    }
+    // Only other voters matter: observers never count, and we always reach ourselves.
+    if (sid === this.myId || !this.voters.has(sid)) return;
+    if (reachable) {
+      if (this.unreachable.delete(sid)) this.log(out, 'debug', `Server ${sid} is reachable again`);
+      return;
+    }
+    // What it told us may be stale by the time it is back (a restart): it must be heard again.
+    this.heard.delete(sid);
+    if (this.unreachable.has(sid)) return;
+    this.unreachable.add(sid);
+    this.log(out, 'debug', `Server ${sid} is unreachable`);
+    this.tryDecideEarly(out);
+  }
+
+  /**
+   * Records that `from` told us, in our round, a vote no better than our proposal, so no better
+   * vote can come from its credentials: a LOOKING server's vote ranks at least as high as its own
+   * credentials, and a FOLLOWING or LEADING server proposes nobody until it starts a new (higher)
+   * round, which clears `heard`. OBSERVING votes, -1 zxids and votes for non-voters are not
+   * counted (the election ignores them).
+   */
+  private noteHeard(from: number, n: Notification): void {
+    if (n.electionEpoch !== this.clock || n.state === 'OBSERVING') return;
+    if (n.state === 'LOOKING' && n.zxid === -1n) return;
+    if (!this.voters.has(n.leader) || this.better(n, this.proposal)) return;
+    this.heard.add(from);
+  }
+
+  /**
+   * The early decision: while finalizing (a quorum of LOOKING votes in our round equals our
+   * proposal), decide at once when every other voter has been heard in this round (`heard`) or is
+   * unreachable, and the server we propose is not one of the unreachable ones.
+   *
+   * Why it is safe: the finalize wait only looks for a vote better than our proposal; it is not
+   * what makes the election safe. Votes are credentials of voters; every heard voter's credentials
+   * rank at or below our proposal (see `noteHeard`), so with every voter heard no better vote
+   * exists in this round. Otherwise a better one could only stem from an unreachable voter, taken
+   * to be down: a report that it is reachable again, or anything from it, ends that exemption.
+   * Either way the decision is the one the wait would take if nothing arrived in it: a quorum of
+   * LOOKING votes of our round, each equal to our proposal, whose leader ranks (peerEpoch, zxid,
+   * sid) at least as high as every server of that quorum — so it holds every txn a quorum
+   * acknowledged (two quorums share a server). A wrong guess (a server unreachable to us but
+   * alive, better, and reachable to others) can only make servers pick different leaders, which
+   * ZooKeeper's wait cannot rule out either: Zab's epoch handshake still admits one leader per
+   * epoch, and a leader without a quorum of followers looks again.
+   */
+  private tryDecideEarly(out: ElectionOutput[]): boolean {
+    if (!this.decideEarly || !this.finalizing || this._state !== 'LOOKING') return false;
+    // Following a server we cannot reach gains nothing: wait as ZooKeeper does.
+    if (this.unreachable.has(this.proposal.leader)) return false;
+    const away: number[] = [];
+    for (const v of this.voterList) {
+      if (v === this.myId || this.heard.has(v)) continue;
+      if (!this.unreachable.has(v)) return false;
+      away.push(v);
+    }
+    this.log(
+      out,
+      'info',
+      away.length === 0
+        ? `Every voter has been heard in round ${hex(this.clock)}: deciding without the finalize wait`
+        : `Every voter has been heard in round ${hex(this.clock)} or is unreachable (${away.join(',')}): ` +
+            'deciding without the finalize wait',
+    );
+    this.decideQuorum(away.length === 0 ? 'all-heard' : 'unreachable', out);
+    return true;
+  }
+
+  /** Decides for our proposal, backed by the quorum of LOOKING votes in recvset that equal it. */
+  private decideQuorum(finalize: FinalizeOutcome, out: ElectionOutput[]): void {
+    const mine: Recorded = { ...this.proposal, electionEpoch: this.clock, state: 'LOOKING' };
+    this.decide(
+      { ...this.proposal, electionEpoch: this.clock },
+      this.agreeing(this.recvset, mine),
+      'quorum',
+      out,
+      finalize,
+    );
+  }
+
+  private decide(
+    vote: Vote,
+    supporters: number[],
+    path: DecisionPath,
+    out: ElectionOutput[],
+    finalize?: FinalizeOutcome,
+  ): void {
     const votes = path === 'outofelection' ? this.outofelection : this.recvset;
     const lookingSupporters = supporters.filter((s) => votes.get(s)?.state === 'LOOKING');
     const state: DecidedState =
       vote.leader === this.myId ? 'LEADING' : this.participant ? 'FOLLOWING' : 'OBSERVING';
     this._state = state;
     this.finalizing = false;
-    this.final = { state, vote, supporters: supporters.sort((a, b) => a - b), lookingSupporters, path };
+    this.final = {
+      state,
+      vote,
+      supporters: supporters.sort((a, b) => a - b),
+      lookingSupporters,
+      path,
+      ...(finalize === undefined ? {} : { finalize }),
+    };
     this.recvset = new Map();
     this.outofelection = new Map();
+    this.heard = new Set();
     out.push({ type: 'cancelTimer', timer: 'notification' });
     out.push({ type: 'cancelTimer', timer: 'finalize' });
     this.log(out, 'info', state);

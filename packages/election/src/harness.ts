@@ -93,7 +93,7 @@ export function electionProtocol(
           if (keepLogs) {
             out.push({
               kind: 'trace',
-              text: `decided ${d.state} leader=${d.vote.leader} round=${hex(d.vote.electionEpoch)} via ${d.path} [${d.supporters.join(',')}]`,
+              text: `decided ${d.state} leader=${d.vote.leader} round=${hex(d.vote.electionEpoch)} via ${describePath(d)} [${d.supporters.join(',')}]`,
             });
           }
           break;
@@ -125,7 +125,19 @@ export function electionProtocol(
         },
         keepLogs,
       );
-      return { node: m, effects: [{ kind: 'persist', state }, ...run(m, m.core.step({ type: 'start' }))] };
+      // As a TCP member learns by trying to connect: until the simulator reports a link up (it does
+      // so right after this boot for every peer this one can reach), peers are unreachable. So
+      // crashed and partitioned peers count as unreachable for the early decision.
+      const unreachable: Out[] = [];
+      for (const peer of [...spec.voters, ...observers]) {
+        if (peer !== id) {
+          unreachable.push(...run(m, m.core.step({ type: 'reachability', peer, reachable: false })));
+        }
+      }
+      return {
+        node: m,
+        effects: [{ kind: 'persist', state }, ...unreachable, ...run(m, m.core.step({ type: 'start' }))],
+      };
     },
     receive(m, from, msg) {
       return run(m, m.core.step({ type: 'message', from, msg }));
@@ -155,6 +167,11 @@ export function electionProtocol(
       }
     },
   };
+}
+
+/** `quorum`, or `quorum (all-heard)` / `quorum (unreachable)` when the finalize wait was skipped. */
+function describePath(d: Decision): string {
+  return d.finalize === undefined || d.finalize === 'waited' ? d.path : `${d.path} (${d.finalize})`;
 }
 
 function isMemberTimer(name: string): name is MemberTimer {

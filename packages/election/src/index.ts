@@ -8,6 +8,7 @@ export {
   type ElectionOutput,
   type ElectionTimer,
   FastLeaderElection,
+  type FinalizeOutcome,
   type LogLevel,
 } from './fle.js';
 export {

@@ -38,8 +38,14 @@ export type MemberInput =
   | { readonly type: 'start' }
   | { readonly type: 'message'; readonly from: number; readonly msg: MemberMessage }
   | { readonly type: 'timeout'; readonly timer: MemberTimer }
-  /** A connection to `peer` opened or closed. */
-  | { readonly type: 'link'; readonly peer: number; readonly up: boolean };
+  /** A connection to `peer` opened or closed (also tells the election whether `peer` is reachable). */
+  | { readonly type: 'link'; readonly peer: number; readonly up: boolean }
+  /**
+   * Whether `peer` can be reached, when that is learnt without a connection opening or closing
+   * (a connection attempt refused, timed out or failed): see FastLeaderElection's
+   * `peerReachability` input.
+   */
+  | { readonly type: 'reachability'; readonly peer: number; readonly reachable: boolean };
 
 export type MemberOutput =
   | { readonly type: 'send'; readonly to: number; readonly msg: MemberMessage }
@@ -103,6 +109,12 @@ export class MemberCore {
         break;
       case 'link':
         this.link(input.peer, input.up, out);
+        break;
+      case 'reachability':
+        this.run(
+          this.fle.step({ type: 'peerReachability', sid: input.peer, reachable: input.reachable }),
+          out,
+        );
         break;
       default:
         assertNever(input);
@@ -281,12 +293,14 @@ export class MemberCore {
   }
 
   private link(peer: number, up: boolean, out: MemberOutput[]): void {
-    if (up) {
-      this.links.add(peer);
-      return;
+    if (up) this.links.add(peer);
+    else {
+      this.links.delete(peer);
+      this.pending.delete(peer);
     }
-    this.links.delete(peer);
-    this.pending.delete(peer);
+    // The election may decide on this at once (the peer was the last voter it waited for).
+    this.run(this.fle.step({ type: 'peerReachability', sid: peer, reachable: up }), out);
+    if (up) return;
     const d = this.fle.decision;
     if (d === undefined) return;
     if (d.state === 'LEADING') {

@@ -52,6 +52,8 @@ export class ElectionMember {
       onMessage: (from, msg) => this.apply(this.core.step({ type: 'message', from, msg })),
       onPeerUp: (peer) => this.apply(this.core.step({ type: 'link', peer, up: true })),
       onPeerDown: (peer) => this.apply(this.core.step({ type: 'link', peer, up: false })),
+      onPeerReachability: (peer, reachable) =>
+        this.apply(this.core.step({ type: 'reachability', peer, reachable })),
       log: (level, message) => this.log(level, message),
     });
   }

@@ -49,6 +49,12 @@ export interface TransportOptions {
   onMessage(from: number, msg: MemberMessage): void;
   onPeerUp?(sid: number): void;
   onPeerDown?(sid: number): void;
+  /**
+   * Whether `sid` can be reached, on each change: false when connecting to it was refused, timed
+   * out or failed, or its connection closed; true when a connection to or from it opened. Feed it
+   * to FastLeaderElection's `peerReachability` input. Peers start unknown (no call).
+   */
+  onPeerReachability?(sid: number, reachable: boolean): void;
   log?(level: LogLevel, message: string): void;
 }
 
@@ -71,6 +77,8 @@ interface Peer {
   connecting: boolean;
   backoffMs: number;
   retry: NodeJS.Timeout | undefined;
+  /** Last reachability reported (undefined: never). */
+  reachable: boolean | undefined;
 }
 
 /**
@@ -113,6 +121,7 @@ export class ElectionTransport {
         connecting: false,
         backoffMs: this.backoffMin,
         retry: undefined,
+        reachable: undefined,
       });
     }
   }
@@ -187,6 +196,8 @@ export class ElectionTransport {
         'debug',
         `Cannot open channel to ${peer.sid} at election address ${peer.address.host}:${peer.address.electionPort}: ${why}`,
       );
+      // A connection from it may have come up meanwhile: that one tells.
+      if (peer.socket === undefined) this.reach(peer, false);
       this.retryLater(peer);
     };
     socket.setNoDelay(true);
@@ -195,6 +206,7 @@ export class ElectionTransport {
     socket.connect(peer.address.electionPort, peer.address.host, () => {
       socket.setTimeout(0);
       peer.connecting = false;
+      this.reach(peer, true);
       const hello: ElectionWireMessage = {
         t: 'hello',
         protocol: ELECTION_PROTOCOL_VERSION,
@@ -290,6 +302,7 @@ export class ElectionTransport {
         'info',
         `Received connection request from ${hello.sid} at ${socket.remoteAddress}:${socket.remotePort}`,
       );
+      this.reach(peer, true);
       if (hello.sid < this.opts.myId) {
         // We keep connections to smaller sids, opened by us.
         socket.destroy();
@@ -339,9 +352,11 @@ export class ElectionTransport {
       if (peer.socket !== socket) return;
       peer.socket = undefined;
       this.opts.onPeerDown?.(peer.sid);
+      this.reach(peer, false);
       if (peer.queue.length > 0) this.retryLater(peer);
     });
     this.opts.onPeerUp?.(peer.sid);
+    this.reach(peer, true);
     if (!peer.queue.some((m) => m.kind === 'fle') && peer.last !== undefined) {
       peer.queue.unshift({ kind: 'fle', n: peer.last });
     }
@@ -356,6 +371,14 @@ export class ElectionTransport {
     peer.socket = undefined;
     socket.destroy();
     this.opts.onPeerDown?.(peer.sid);
+  }
+
+  /** Reports a change of `peer`'s reachability. */
+  private reach(peer: Peer, reachable: boolean): void {
+    if (this.closed || peer.reachable === reachable) return;
+    peer.reachable = reachable;
+    this.log('debug', `Server ${peer.sid} is ${reachable ? 'reachable' : 'unreachable'}`);
+    this.opts.onPeerReachability?.(peer.sid, reachable);
   }
 
   private incoming(peer: Peer, socket: Socket, frame: unknown): void {

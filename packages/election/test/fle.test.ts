@@ -148,8 +148,8 @@ describe('FastLeaderElection', () => {
     expect(fle.state).toBe('LEADING');
   });
 
-  it('drops a worse notification during finalizeWait and restarts the wait', () => {
-    const { fle } = started(3);
+  it('drops a worse notification during finalizeWait and restarts the wait (early decisions off)', () => {
+    const { fle } = started(3, [1, 2, 3], { decideEarly: false });
     fle.step({ type: 'notification', from: 3, n: note(3, 1n) });
     fle.step({ type: 'notification', from: 2, n: note(3, 1n) });
     const out = fle.step({ type: 'notification', from: 1, n: note(1, 1n) });
@@ -261,14 +261,29 @@ describe('FastLeaderElection', () => {
     expect(out.some((o) => o.type === 'log' && o.level === 'warn')).toBe(true);
   });
 
-  it('a single-voter ensemble elects itself', () => {
+  it('a single-voter ensemble elects itself, at once (nobody else to hear)', () => {
     const { fle, out } = started(1, [1]);
     expect(sends(out)).toEqual([{ to: 1, leader: 1, round: 1n, state: 'LOOKING' }]);
-    fle.step({ type: 'notification', from: 1, n: note(1, 1n) });
-    expect(decided(fle.step({ type: 'timeout', timer: 'finalize' }))).toMatchObject({ state: 'LEADING' });
+    expect(decided(fle.step({ type: 'notification', from: 1, n: note(1, 1n) }))).toMatchObject({
+      state: 'LEADING',
+      finalize: 'all-heard',
+    });
+    const zk = started(1, [1], { decideEarly: false }).fle;
+    expect(decided(zk.step({ type: 'notification', from: 1, n: note(1, 1n) }))).toBeUndefined();
+    expect(decided(zk.step({ type: 'timeout', timer: 'finalize' }))).toMatchObject({
+      state: 'LEADING',
+      finalize: 'waited',
+    });
   });
 
   it('refuses bad configurations and inputs before start', () => {
+    expect(() =>
+      new FastLeaderElection({ myId: 1, voters: [1] }).step({
+        type: 'peerReachability',
+        sid: 9,
+        reachable: false,
+      }),
+    ).toThrow(ElectionError);
     expect(() => new FastLeaderElection({ myId: 1, voters: [] })).toThrow(ElectionError);
     expect(() => new FastLeaderElection({ myId: 9, voters: [1, 2] })).toThrow(ElectionError);
     expect(() => new FastLeaderElection({ myId: 1, voters: [1], observers: [1] })).toThrow(ElectionError);
@@ -277,5 +292,168 @@ describe('FastLeaderElection', () => {
     );
     const fle = new FastLeaderElection({ myId: 1, voters: [1] });
     expect(() => fle.step({ type: 'timeout', timer: 'notification' })).toThrow(ElectionError);
+  });
+});
+
+describe('deciding without the finalize wait', () => {
+  const reach = (fle: FastLeaderElection, sid: number, reachable: boolean) =>
+    fle.step({ type: 'peerReachability', sid, reachable });
+
+  it('decides at once when every voter has been heard in the round', () => {
+    const { fle } = started(3);
+    fle.step({ type: 'notification', from: 3, n: note(3, 1n) });
+    fle.step({ type: 'notification', from: 1, n: note(1, 1n) });
+    expect(fle.state).toBe('LOOKING');
+    const out = fle.step({ type: 'notification', from: 2, n: note(3, 1n) });
+    expect(timers(out)).not.toContain('finalize:200');
+    expect(decided(out)).toMatchObject({
+      state: 'LEADING',
+      path: 'quorum',
+      finalize: 'all-heard',
+      supporters: [2, 3],
+    });
+    expect(logs(out)).toContain(
+      'Every voter has been heard in round 0x1: deciding without the finalize wait',
+    );
+  });
+
+  it('decides as soon as the last voter is heard during the wait (a worse vote)', () => {
+    const { fle } = started(3);
+    fle.step({ type: 'notification', from: 3, n: note(3, 1n) });
+    expect(timers(fle.step({ type: 'notification', from: 2, n: note(3, 1n) }))).toContain('finalize:200');
+    const out = fle.step({ type: 'notification', from: 1, n: note(1, 1n) });
+    expect(decided(out)).toMatchObject({ state: 'LEADING', finalize: 'all-heard', supporters: [2, 3] });
+  });
+
+  it('decides at once when the only voter not heard is unreachable (a dead leader)', () => {
+    // 3 led and was killed: its election connection closed before we looked again.
+    const fle = new FastLeaderElection({ myId: 2, voters: [1, 2, 3] });
+    reach(fle, 3, false);
+    expect(fle.unreachablePeers).toEqual([3]);
+    fle.step({ type: 'start', currentEpoch: 1n, lastZxid: makeZxid(1n, 7n) });
+    fle.step({ type: 'notification', from: 2, n: note(2, 1n, 'LOOKING', makeZxid(1n, 7n), 1n) });
+    const out = fle.step({ type: 'notification', from: 1, n: note(2, 1n, 'LOOKING', makeZxid(1n, 7n), 1n) });
+    expect(decided(out)).toMatchObject({
+      state: 'LEADING',
+      path: 'quorum',
+      finalize: 'unreachable',
+      supporters: [1, 2],
+    });
+    expect(logs(out)).toContain(
+      'Every voter has been heard in round 0x1 or is unreachable (3): deciding without the finalize wait',
+    );
+  });
+
+  it('decides during the wait when the last silent voter becomes unreachable', () => {
+    const { fle } = started(2);
+    fle.step({ type: 'notification', from: 2, n: note(2, 1n) });
+    fle.step({ type: 'notification', from: 1, n: note(2, 1n) });
+    expect(fle.isFinalizing).toBe(true);
+    expect(decided(reach(fle, 3, false))).toMatchObject({ state: 'LEADING', finalize: 'unreachable' });
+  });
+
+  it('does not decide early while a reachable voter is silent', () => {
+    const { fle } = started(2, [1, 2, 3, 4, 5]);
+    reach(fle, 5, false);
+    fle.step({ type: 'notification', from: 2, n: note(2, 1n) });
+    fle.step({ type: 'notification', from: 1, n: note(2, 1n) });
+    const out = fle.step({ type: 'notification', from: 3, n: note(2, 1n) });
+    expect(decided(out)).toBeUndefined();
+    expect(timers(out)).toEqual(['-notification', 'finalize:200']);
+    // 4 is silent and reachable: notifications from the others only restart the wait
+    expect(decided(fle.step({ type: 'notification', from: 3, n: note(2, 1n) }))).toBeUndefined();
+    expect(decided(reach(fle, 5, false))).toBeUndefined();
+    expect(fle.isFinalizing).toBe(true);
+    // the wait running out still decides, as in ZooKeeper
+    expect(decided(fle.step({ type: 'timeout', timer: 'finalize' }))).toMatchObject({
+      state: 'LEADING',
+      finalize: 'waited',
+      supporters: [1, 2, 3],
+    });
+  });
+
+  it('a heard voter that went away and came back must be heard again; its better vote ends the wait', () => {
+    const { fle } = started(2, [1, 2, 3, 4, 5]);
+    fle.step({ type: 'notification', from: 4, n: note(2, 1n) });
+    reach(fle, 4, false);
+    reach(fle, 4, true);
+    expect(fle.unreachablePeers).toEqual([]);
+    fle.step({ type: 'notification', from: 2, n: note(2, 1n) });
+    fle.step({ type: 'notification', from: 1, n: note(2, 1n) });
+    fle.step({ type: 'notification', from: 3, n: note(2, 1n) });
+    expect(fle.isFinalizing).toBe(true);
+    // 5 goes away; 4 was heard before it went away, which no longer counts
+    expect(decided(reach(fle, 5, false))).toBeUndefined();
+    const out = fle.step({ type: 'notification', from: 4, n: note(4, 1n, 'LOOKING', 1n) });
+    expect(decided(out)).toBeUndefined();
+    expect(timers(out)[0]).toBe('-finalize');
+    expect(fle.isFinalizing).toBe(false);
+    expect(fle.currentVote.leader).toBe(4);
+  });
+
+  it('anything from an unreachable voter makes it reachable again', () => {
+    const { fle } = started(2, [1, 2, 3, 4, 5]);
+    reach(fle, 4, false);
+    reach(fle, 5, false);
+    fle.step({ type: 'notification', from: 5, n: note(5, 0n) }); // an older round
+    expect(fle.unreachablePeers).toEqual([4]);
+    fle.step({ type: 'notification', from: 2, n: note(2, 1n) });
+    fle.step({ type: 'notification', from: 1, n: note(2, 1n) });
+    // 5 spoke (not in this round): it is reachable and not heard, so wait
+    expect(decided(fle.step({ type: 'notification', from: 3, n: note(2, 1n) }))).toBeUndefined();
+    expect(fle.isFinalizing).toBe(true);
+  });
+
+  it('votes replayed from before the last round do not make their senders reachable', () => {
+    const { fle } = started(1);
+    fle.step({ type: 'notification', from: 1, n: note(3, 1n, 'FOLLOWING') });
+    fle.step({ type: 'notification', from: 3, n: note(3, 1n, 'LEADING') });
+    fle.step({ type: 'notification', from: 2, n: note(2, 2n) }); // held while FOLLOWING
+    reach(fle, 2, false);
+    fle.step({ type: 'start', currentEpoch: 0n, lastZxid: 0n });
+    expect(fle.unreachablePeers).toEqual([2]);
+  });
+
+  it('waits when the server it would follow is the unreachable one', () => {
+    const { fle } = started(1, [1, 2, 3, 4, 5]);
+    fle.step({ type: 'notification', from: 5, n: note(5, 1n) });
+    fle.step({ type: 'notification', from: 2, n: note(5, 1n) });
+    fle.step({ type: 'notification', from: 3, n: note(5, 1n) });
+    expect(decided(reach(fle, 5, false))).toBeUndefined();
+    expect(decided(reach(fle, 4, false))).toBeUndefined();
+    expect(decided(fle.step({ type: 'timeout', timer: 'finalize' }))).toMatchObject({ finalize: 'waited' });
+  });
+
+  it('decided and observer votes count as heard only when no better than ours', () => {
+    const { fle } = started(3, [1, 2, 3, 4, 5], { observers: [6] });
+    reach(fle, 5, false);
+    fle.step({ type: 'notification', from: 6, n: note(3, 1n, 'OBSERVING') }); // an observer: never counts
+    fle.step({ type: 'notification', from: 4, n: note(4, 1n, 'FOLLOWING') }); // better: not heard
+    fle.step({ type: 'notification', from: 3, n: note(3, 1n) });
+    fle.step({ type: 'notification', from: 1, n: note(3, 1n) });
+    const out = fle.step({ type: 'notification', from: 2, n: note(3, 1n) });
+    expect(decided(out)).toBeUndefined();
+    expect(fle.isFinalizing).toBe(true);
+    // 4 says it follows 2 (no better than us) in our round: heard
+    expect(decided(fle.step({ type: 'notification', from: 4, n: note(2, 1n, 'FOLLOWING') }))).toMatchObject({
+      finalize: 'unreachable',
+    });
+  });
+
+  it('early decisions can be turned off (ZooKeeper behaviour)', () => {
+    const { fle } = started(3, [1, 2, 3], { decideEarly: false });
+    reach(fle, 1, false);
+    fle.step({ type: 'notification', from: 3, n: note(3, 1n) });
+    expect(decided(fle.step({ type: 'notification', from: 2, n: note(3, 1n) }))).toBeUndefined();
+    expect(decided(fle.step({ type: 'timeout', timer: 'finalize' }))).toMatchObject({ finalize: 'waited' });
+  });
+
+  it('ignores reachability of itself and of observers, and takes it before start', () => {
+    const fle = new FastLeaderElection({ myId: 1, voters: [1, 2, 3], observers: [4] });
+    expect(reach(fle, 1, false)).toEqual([]);
+    expect(reach(fle, 4, false)).toEqual([]);
+    expect(logs(reach(fle, 2, false))).toEqual(['Server 2 is unreachable']);
+    expect(reach(fle, 2, false)).toEqual([]);
+    expect(fle.unreachablePeers).toEqual([2]);
   });
 });

@@ -30,6 +30,12 @@ const input: fc.Arbitrary<ElectionInput> = fc.oneof(
     ),
   },
   { weight: 1, arbitrary: fc.constant<ElectionInput>({ type: 'start', currentEpoch: 1n, lastZxid: 2n }) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .record({ sid: fc.integer({ min: 1, max: 6 }), reachable: fc.boolean() })
+      .map(({ sid, reachable }): ElectionInput => ({ type: 'peerReachability', sid, reachable })),
+  },
 );
 
 function toInput(n: {
@@ -72,6 +78,15 @@ describe('FastLeaderElection properties', () => {
               expect(VOTERS).toContain(o.vote.leader);
               expect(fle.isQuorum(o.supporters)).toBe(true);
               expect(o.state).toBe(o.vote.leader === myId ? 'LEADING' : 'FOLLOWING');
+              // the finalize wait is skipped only with a quorum behind a leader we can reach,
+              // never on a time-out, and 'all-heard' only with nobody unreachable left out
+              expect(o.finalize !== undefined).toBe(o.path === 'quorum');
+              if (o.finalize === 'waited') expect(i).toEqual({ type: 'timeout', timer: 'finalize' });
+              if (o.finalize === 'all-heard' || o.finalize === 'unreachable') {
+                expect(i.type === 'notification' || i.type === 'peerReachability').toBe(true);
+                expect(fle.unreachablePeers).not.toContain(o.vote.leader);
+              }
+              if (o.finalize === 'unreachable') expect(fle.unreachablePeers.length).toBeGreaterThan(0);
             }
           }
           expect(fle.state === 'LOOKING').toBe(fle.decision === undefined);

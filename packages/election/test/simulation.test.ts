@@ -1,12 +1,21 @@
-import { type FaultOptions, type NetworkOptions, SimError, Simulation, seedsFromEnv } from '@zkts/sim';
+import {
+  type FaultOptions,
+  type Invariant,
+  type NetworkOptions,
+  SimError,
+  Simulation,
+  seedsFromEnv,
+} from '@zkts/sim';
 import { describe, expect, it } from 'vitest';
 import {
   decisionsAgreePerRound,
   type EnsembleSpec,
   electionProtocol,
+  type FinalizeOutcome,
   leaderIsMaximal,
   makeZxid,
   type PersistedElectionState,
+  type SimMember,
   settled,
 } from '../src/index.js';
 
@@ -26,11 +35,18 @@ interface Profile {
   readonly finalizeWaitMs: number;
   /** Check that servers deciding in the same round agree (holds only without late starters). */
   readonly perRoundAgreement: boolean;
+  /** Decide without the finalize wait when nothing can change the outcome (default true). */
+  readonly decideEarly?: boolean;
 }
 
 const SETTLE_BOUND_MS = 30_000;
 
-function runSeed(seed: number, p: Profile, trace = 0) {
+function runSeed(
+  seed: number,
+  p: Profile,
+  trace = 0,
+  extra: ReadonlyArray<Invariant<SimMember, PersistedElectionState>> = [],
+) {
   const voters = Array.from({ length: p.servers }, (_, i) => i + 1);
   const observers = Array.from({ length: p.observers ?? 0 }, (_, i) => p.servers + i + 1);
   const ids = [...voters, ...observers];
@@ -49,9 +65,14 @@ function runSeed(seed: number, p: Profile, trace = 0) {
   for (const id of ids) startAtMs[id] = p.stagger > 0 ? pick.int(0, p.stagger - 1) : 0;
   const invariants = [leaderIsMaximal(spec)];
   if (p.perRoundAgreement) invariants.push(decisionsAgreePerRound());
+  invariants.push(...extra);
   const sim = new Simulation(
     electionProtocol(spec, {
-      election: { finalizeWaitMs: p.finalizeWaitMs, maxNotificationIntervalMs: 4000 },
+      election: {
+        finalizeWaitMs: p.finalizeWaitMs,
+        maxNotificationIntervalMs: 4000,
+        decideEarly: p.decideEarly ?? true,
+      },
       keepLogs: trace > 0,
     }),
     { seed, ids, network: p.network, faults: p.faults, startAtMs, invariants, trace, maxEvents: 200_000 },
@@ -115,6 +136,19 @@ const profiles: Record<string, { profile: Profile; seeds: number; base?: number 
       perRoundAgreement: false,
     },
     seeds: 2500,
+  },
+  '5 servers, faults, early decisions off (ZooKeeper: always the finalize wait)': {
+    profile: {
+      servers: 5,
+      network: lossy,
+      faults: crashy,
+      stagger: 500,
+      finalizeWaitMs: 200,
+      perRoundAgreement: false,
+      decideEarly: false,
+    },
+    seeds: 1000,
+    base: 200_001,
   },
   '5 servers, faults, finalizeWait 50 ms': {
     profile: {
@@ -196,6 +230,26 @@ describe('FastLeaderElection under the simulator', () => {
       );
     });
   }
+
+  it('covers deciding without the finalize wait: every voter heard, and crashed or cut-off voters', () => {
+    const counts: Record<FinalizeOutcome, number> = { waited: 0, 'all-heard': 0, unreachable: 0 };
+    const seen = new WeakMap<SimMember, number>();
+    const count: Invariant<SimMember, PersistedElectionState> = (view) => {
+      for (const id of view.ids) {
+        const m = view.node(id);
+        if (m === undefined) continue;
+        for (const d of m.decisions.slice(seen.get(m) ?? 0)) if (d.finalize) counts[d.finalize]++;
+        seen.set(m, m.decisions.length);
+      }
+      return undefined;
+    };
+    const p = profiles['5 servers, crashes, partitions, loss, duplicates, staggered starts']!.profile;
+    for (let seed = 1; seed <= 200; seed++) expect(runSeed(seed, p, 0, [count]).ok).toBe(true);
+    console.log(`quorum decisions over 200 faulty seeds: ${JSON.stringify(counts)}`);
+    expect(counts['all-heard']).toBeGreaterThan(0);
+    expect(counts.unreachable).toBeGreaterThan(0);
+    expect(counts.waited).toBeGreaterThan(0);
+  });
 
   it('is deterministic: a seed replays to the same trace', () => {
     const p = profiles['5 servers, crashes, partitions, loss, duplicates, staggered starts']!.profile;

@@ -15,16 +15,18 @@ import {
 
 /**
  * Golden transcripts in the style of etcd/raft's testdata: each block is a command, a `----`
- * line and the output it must produce. `ZKTS_REWRITE=1` regenerates the expected outputs.
+ * line and the output it must produce. `ZKTS_REWRITE=1` regenerates the expected outputs. `#` lines
+ * open a file (its header) or precede a command (a comment on it).
  *
  * Single-server commands (the state machine alone):
- *   server id=3 voters=1,2,3 [observers=4] [finalize=200] [max=60000]
+ *   server id=3 voters=1,2,3 [observers=4] [finalize=200] [max=60000] [early=off]
  *   start epoch=0 zxid=0x0
  *   recv from=1 leader=2 zxid=0x0 round=0x1 state=FOLLOWING epoch=0x1
  *   timeout notification|finalize
+ *   reach 2 down|up    the adapter reports server 2 unreachable / reachable
  *   status
  * Cluster commands (the simulator, delays 1..5 ms, no faults unless scripted):
- *   cluster voters=1,2,3 [finalize=200] [seed=1]
+ *   cluster voters=1,2,3 [finalize=200] [seed=1] [early=off]
  *   boot 1 2          start servers now
  *   run 1000          advance the simulated clock by 1000 ms, print what happened
  *   crash 2 | partition 1,2 3 | heal
@@ -35,6 +37,8 @@ const DIR = join(import.meta.dirname, '..', 'testdata');
 const REWRITE = process.env.ZKTS_REWRITE === '1';
 
 interface Block {
+  /** `#` lines just above the command (kept by a rewrite). */
+  comment: string[];
   cmd: string;
   expected: string;
 }
@@ -45,9 +49,14 @@ function parse(text: string): { header: string; blocks: Block[] } {
   const blocks: Block[] = [];
   let i = 0;
   while (i < lines.length && (lines[i]!.startsWith('#') || lines[i]!.trim() === '')) header.push(lines[i++]!);
+  let comment: string[] = [];
   while (i < lines.length) {
     if (lines[i]!.trim() === '') {
       i++;
+      continue;
+    }
+    if (lines[i]!.startsWith('#')) {
+      comment.push(lines[i++]!);
       continue;
     }
     const cmd = lines[i++]!;
@@ -55,7 +64,8 @@ function parse(text: string): { header: string; blocks: Block[] } {
     i++;
     const out: string[] = [];
     while (i < lines.length && lines[i]!.trim() !== '') out.push(lines[i++]!);
-    blocks.push({ cmd, expected: out.join('\n') });
+    blocks.push({ comment, cmd, expected: out.join('\n') });
+    comment = [];
   }
   return { header: header.join('\n').trimEnd(), blocks };
 }
@@ -87,7 +97,7 @@ function renderOutputs(out: readonly ElectionOutput[]): string[] {
       case 'cancelTimer':
         return `cancel ${o.timer}`;
       case 'decided':
-        return `decided ${o.state} leader=${o.vote.leader} round=${hex(o.vote.electionEpoch)} via ${o.path} supporters=${o.supporters.join(',')}`;
+        return `decided ${o.state} leader=${o.vote.leader} round=${hex(o.vote.electionEpoch)} via ${o.path}${o.finalize === undefined ? '' : ` (${o.finalize})`} supporters=${o.supporters.join(',')}`;
       case 'log':
         return `log ${o.level}: ${o.message}`;
       default:
@@ -112,6 +122,7 @@ class Runner {
           observers: ids(a.get('observers')),
           finalizeWaitMs: a.has('finalize') ? Number(a.get('finalize')) : undefined,
           maxNotificationIntervalMs: a.has('max') ? Number(a.get('max')) : undefined,
+          decideEarly: a.get('early') !== 'off',
         });
         return '(no output)';
       case 'start':
@@ -135,13 +146,19 @@ class Runner {
         });
       case 'timeout':
         return this.step({ type: 'timeout', timer: rest[0] === 'finalize' ? 'finalize' : 'notification' });
+      case 'reach':
+        if (rest[1] !== 'up' && rest[1] !== 'down') throw new Error('reach <sid> up|down');
+        return this.step({ type: 'peerReachability', sid: Number(rest[0]), reachable: rest[1] === 'up' });
       case 'cluster': {
         const voters = ids(a.get('voters'));
         this.sim = new Simulation(
           electionProtocol(
             { voters, observers: ids(a.get('observers')) },
             {
-              election: { finalizeWaitMs: a.has('finalize') ? Number(a.get('finalize')) : 200 },
+              election: {
+                finalizeWaitMs: a.has('finalize') ? Number(a.get('finalize')) : 200,
+                decideEarly: a.get('early') !== 'off',
+              },
               keepLogs: true,
             },
           ),
@@ -231,9 +248,9 @@ describe('golden transcripts', () => {
       const path = join(DIR, file);
       const { header, blocks } = parse(readFileSync(path, 'utf8'));
       const runner = new Runner();
-      const actual = blocks.map((b) => ({ cmd: b.cmd, got: runner.exec(b.cmd), expected: b.expected }));
+      const actual = blocks.map((b) => ({ ...b, got: runner.exec(b.cmd) }));
       if (REWRITE) {
-        const body = actual.map((b) => `${b.cmd}\n----\n${b.got}`).join('\n\n');
+        const body = actual.map((b) => [...b.comment, b.cmd, '----', b.got].join('\n')).join('\n\n');
         writeFileSync(path, `${header}\n\n${body}\n`);
         return;
       }

@@ -263,6 +263,8 @@ export class QuorumPeer {
       onMessage: (from, msg) => {
         if (msg.kind === 'fle') this.runFle(this.fle.step({ type: 'notification', from, n: msg.n }));
       },
+      onPeerReachability: (sid, reachable) =>
+        this.runFle(this.fle.step({ type: 'peerReachability', sid, reachable })),
       log: (level, message) => this.log(level, message),
     });
     this.disk = new DiskAdapter(opts.store, (err) => this.diskFailed(err));
