@@ -270,9 +270,10 @@ const fmt = (v: number | undefined) =>
   v === undefined || Number.isNaN(v) ? '-' : Number.isInteger(v) || v >= 100 ? v.toFixed(0) : v.toFixed(3);
 
 /** A tab-separated table: metric, apache, zkts, zkts/apache (and the goal for that ratio, if any). */
-export function ratioTable(rows: TableRow[]): string {
+/** Rows side by side; `first` names the column compared against (default `apache`). */
+export function ratioTable(rows: TableRow[], first = 'apache'): string {
   const goals = rows.some((r) => r.goal !== undefined);
-  const lines = [['metric', 'apache', 'zkts', 'zkts/apache', ...(goals ? ['goal'] : [])].join('\t')];
+  const lines = [['metric', first, 'zkts', `zkts/${first}`, ...(goals ? ['goal'] : [])].join('\t')];
   for (const { label, apache: av, zkts: zv, goal } of rows) {
     const ratio =
       av !== undefined && zv !== undefined && av > 0 && !Number.isNaN(zv) ? (zv / av).toFixed(2) : '-';

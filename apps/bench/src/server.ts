@@ -4,7 +4,7 @@
  *
  *   pnpm build && pnpm --filter @zkts/bench run bench server \
  *     [--seconds 5] [--rounds 5] [--sessions 32] [--inflight 16] [--size 100] [--latency-ops 2000] \
- *     [--targets apache,zkts|port:N]
+ *     [--targets apache,zkts|base:PATH,zkts|port:N] [--phases create,setData,getData]
  *
  * Write throughput: create and setData of `size` bytes from `sessions` sessions with `inflight`
  * requests each in flight. Read throughput: getData the same way. Latency: one session, one
@@ -43,8 +43,8 @@ interface Target {
   stop(): Promise<void>;
 }
 
-async function startZkts(): Promise<Target> {
-  if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing: run \`pnpm build\` first`);
+async function startZkts(main = SERVER_MAIN, name = 'zkts'): Promise<Target> {
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`pnpm build\` first`);
   const dir = await mkdtemp(join(tmpdir(), 'bench-zkts-'));
   const port = await freePort();
   const cfg = join(dir, 'zoo.cfg');
@@ -60,7 +60,7 @@ async function startZkts(): Promise<Target> {
       'admin.enableServer=false',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn(process.execPath, [SERVER_MAIN, cfg], {
+  const child: ChildProcess = spawn(process.execPath, [main, cfg], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
@@ -70,7 +70,7 @@ async function startZkts(): Promise<Target> {
     'zkts-server',
   );
   return {
-    name: 'zkts',
+    name,
     port,
     pid: child.pid,
     stop: async () => {
@@ -118,7 +118,11 @@ interface Loaded {
  * Measures every target in turns: each phase is split into `rounds` slices and the targets take
  * the slices in alternation, so background load on a shared machine hits both alike.
  */
-async function measureAll(targets: Target[], opts: Record<string, number>): Promise<Map<string, Result>> {
+async function measureAll(
+  targets: Target[],
+  opts: Record<string, number>,
+  only?: readonly string[],
+): Promise<Map<string, Result>> {
   const sessions = opts.sessions ?? 32;
   const inflight = opts.inflight ?? 16;
   const seconds = opts.seconds ?? 5;
@@ -164,6 +168,7 @@ async function measureAll(targets: Target[], opts: Record<string, number>): Prom
     ['getData', () => (s) => ({ type: 'getData', path: `/bench/d${s}`, watch: false })],
   ];
   for (const [phase, makeOp] of phases) {
+    if (only !== undefined && !only.includes(phase)) continue;
     for (let round = 0; round < rounds; round++) {
       for (const l of loaded) {
         const cpu0 = processCpuMs(l.target.pid);
@@ -249,18 +254,28 @@ export async function run(args: string[]): Promise<void> {
   try {
     for (const name of names) {
       // `port:N` measures a server started by hand (e.g. under --cpu-prof), reported as zkts.
+      // `base:PATH` runs another build's apps/server/dist/main.js in the first column, to compare
+      // two versions of zkts side by side.
       const external = /^port:(\d+)$/.exec(name);
+      const base = /^base:(.+)$/.exec(name);
       const target = external
         ? { name: 'zkts', port: Number(external[1]), stop: async () => {} }
-        : name === 'apache'
-          ? await startApache()
-          : name === 'zkts'
-            ? await startZkts()
-            : undefined;
-      if (target === undefined) throw new Error(`unknown target ${name} (apache, zkts)`);
+        : base
+          ? await startZkts(resolve(base[1] as string), 'base')
+          : name === 'apache'
+            ? await startApache()
+            : name === 'zkts'
+              ? await startZkts()
+              : undefined;
+      if (target === undefined) throw new Error(`unknown target ${name} (apache, zkts, base:PATH, port:N)`);
       targets.push(target);
     }
-    results = await measureAll(targets, opts);
+    const pi = args.indexOf('--phases');
+    const only = pi >= 0 ? (args[pi + 1] ?? '').split(',') : undefined;
+    const known = ['create', 'setData', 'getData'];
+    const unknown = only?.find((p) => !known.includes(p));
+    if (unknown !== undefined) throw new Error(`unknown phase ${unknown} (${known.join(', ')})`);
+    results = await measureAll(targets, opts, only);
   } finally {
     for (const t of targets) await t.stop();
   }
@@ -277,7 +292,13 @@ export async function run(args: string[]): Promise<void> {
     ['server CPU us/getData', 'getDataCpuUs', 'lower'],
     ['errors', 'errors', 'lower'],
   ];
-  const a = results.get('apache');
+  const first = results.has('base') ? 'base' : 'apache';
+  const a = results.get(first);
   const z = results.get('zkts');
-  process.stdout.write(ratioTable(rows.map(([label, key]) => ({ label, apache: a?.[key], zkts: z?.[key] }))));
+  process.stdout.write(
+    ratioTable(
+      rows.map(([label, key]) => ({ label, apache: a?.[key], zkts: z?.[key] })),
+      first,
+    ),
+  );
 }

@@ -177,10 +177,15 @@ function readBody(r: Reader, depth: number): TxnBody {
 /** One writer for every txn (encoding is synchronous); `take` copies its bytes out. */
 const scratch = new Writer(1024);
 
-/** Encodes a txn as compact binary: a version byte, the session, the cxid and the body. */
-export function encodeTxn(txn: Txn): Uint8Array {
+/**
+ * Encodes a txn as compact binary: a version byte, the session, the cxid and the body. With
+ * `headerBytes`, that many zero bytes come first, for the caller to fill in (a record header
+ * without a second copy).
+ */
+export function encodeTxn(txn: Txn, headerBytes = 0): Uint8Array {
   const w = scratch;
   w.pos = 0;
+  for (let i = 0; i < headerBytes; i++) w.u8(0);
   w.u8(TXN_FORMAT_VERSION);
   w.i64(txn.sessionId);
   w.i32(txn.cxid);

@@ -6,6 +6,9 @@ import type { WatchNotification } from './types.js';
 export const WatchMode = { STANDARD: 0, PERSISTENT: 1, PERSISTENT_RECURSIVE: 2 } as const;
 export type WatchModeValue = (typeof WatchMode)[keyof typeof WatchMode];
 
+/** What `trigger` returns when no watch matches; never added to. */
+const NO_WATCHERS: Set<never> = new Set();
+
 /** One table of watches (ZooKeeper keeps one for data watches and one for child watches). */
 class WatchTable<W> {
   readonly byPath = new Map<string, Map<W, WatchModeValue>>();
@@ -58,6 +61,8 @@ class WatchTable<W> {
    * it or any ancestor (those never see NodeChildrenChanged). One-shot watches are consumed.
    */
   trigger(path: string, type: number): Set<W> {
+    // Most changes reach nobody: no set is made for them (the shared one stays empty).
+    if (this.recursive === 0 && !this.byPath.has(path)) return NO_WATCHERS;
     const hit = new Set<W>();
     let p = path;
     let atParent = false;

@@ -119,7 +119,7 @@ export interface QuorumPeerOptions {
 interface Conn {
   readonly sid: number;
   readonly socket: Socket;
-  /** Frames written in this turn are gathered and leave together (one syscall) on the next tick. */
+  /** Frames written in this turn of the event loop are gathered and leave together (one syscall). */
   corked: boolean;
 }
 
@@ -887,10 +887,13 @@ export class QuorumPeer {
       c.socket.destroy();
       return;
     }
+    // Frames made anywhere in this turn of the event loop (every socket event of one poll, not just
+    // the current one) leave together: under load a follower gets one write carrying many
+    // PROPOSALs and COMMITs instead of a syscall per event, the biggest cost a leader had.
     if (!c.corked) {
       c.corked = true;
       c.socket.cork();
-      process.nextTick(() => {
+      setImmediate(() => {
         c.corked = false;
         c.socket.uncork();
       });

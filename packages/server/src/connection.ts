@@ -88,27 +88,30 @@ export class Connection {
   /** Writes bytes now (notifications, handshake answers); closes a connection whose client stopped reading. */
   write(bytes: Buffer): boolean {
     if (this.phase === 'closed') return false;
-    if (this.socket.writableLength + bytes.length > this.limits.maxOutputBytes) {
+    if (this.socket.writableLength + this.outBytes + bytes.length > this.limits.maxOutputBytes) {
       this.close('client stopped reading: output buffer limit reached');
       return false;
     }
-    // Replies made in the same turn of the event loop (one read batch, one group commit) leave in
-    // one writev instead of a syscall each.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
-    }
-    this.socket.write(bytes);
+    // Replies made in the same turn of the event loop (every socket event of one poll, one group
+    // commit) are gathered and leave in one write at the end of the turn instead of a syscall each.
+    if (this.out.length === 0) setImmediate(this.writeOut);
+    this.out.push(bytes);
+    this.outBytes += bytes.length;
     this.sent++;
     this.onSent(1);
     return true;
   }
 
-  private corked = false;
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
+  /** Replies of the current turn, not yet handed to the socket. */
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private readonly writeOut = (): void => {
+    const out = this.out;
+    if (out.length === 0) return;
+    const bytes = out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out, this.outBytes);
+    this.out = [];
+    this.outBytes = 0;
+    if (!this.socket.destroyed) this.socket.write(bytes);
   };
 
   /** Queues a read to run in order. */
@@ -187,6 +190,7 @@ export class Connection {
     this.phase = 'closed';
     this.closeReason = reason;
     this.slots.length = 0;
+    this.writeOut();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 1000).unref();
     this.onClosed?.(this);

@@ -109,10 +109,8 @@ interface PendingTxn {
 
 /** Bytes of the log record: the txn's wall time, then the txn. */
 function encodeLogRecord(time: bigint, txn: Txn): Uint8Array {
-  const body = encodeTxn(txn);
-  const out = new Uint8Array(8 + body.length);
-  new DataView(out.buffer).setBigInt64(0, time);
-  out.set(body, 8);
+  const out = encodeTxn(txn, 8);
+  new DataView(out.buffer, out.byteOffset, 8).setBigInt64(0, time);
   return out;
 }
 
@@ -551,13 +549,29 @@ export class ZkServer {
     onApplied: (result: ApplyResult<Connection>) => void,
   ): void {
     const peer = this.peer as QuorumPeer;
-    let written: Promise<bigint>;
+    const done = (zxid: bigint): void => {
+      this.replicating--;
+      const result = this.results.get(zxid);
+      this.results.delete(zxid);
+      if (result === undefined) {
+        conn?.close('the result of a write was lost with the role');
+        return;
+      }
+      onApplied(result);
+    };
+    const failed = (e: unknown): void => {
+      this.replicating--;
+      const message = (e as Error)?.message ?? String(e);
+      this.log.info({ remote: conn?.remote, op: request.type, err: message }, 'write not completed here');
+      conn?.close(`write not completed: ${message}`);
+    };
+    this.replicating++;
     try {
       if (peer.state === 'LEADING') {
         if (!peer.canPropose) throw new QuorumError('overloaded', 'the leader cannot propose now');
         const prepped = this.prepReplicated(this.serverId, sessionId, cxid, conn?.authIds ?? [], request);
-        written = peer.propose(prepped.propose);
-        written.then(
+        // One continuation per proposal: the hot path of every write the leader takes.
+        peer.propose(prepped.propose).then(
           (zxid) => {
             if (zxid !== prepped.zxid) {
               this.log.error(
@@ -565,38 +579,22 @@ export class ZkServer {
                 'txn prepped for another zxid',
               );
             }
+            done(zxid);
           },
           (e: unknown) => {
             if (!(e instanceof QuorumError && e.kind === 'outcome-unknown')) prepped.onRefused();
+            failed(e);
           },
         );
       } else if (forward !== undefined) {
-        written = peer.forward(encodeLearnerMessage(forward, this.maxLearnerMessage));
+        peer.forward(encodeLearnerMessage(forward, this.maxLearnerMessage)).then(done, failed);
       } else {
         throw new QuorumError('not-leader', `${request.type} can only be prepared by the leader`);
       }
     } catch (e) {
-      written = Promise.reject(e);
+      // Failed as a rejected promise would: after the request being handled, not inside it.
+      queueMicrotask(() => failed(e));
     }
-    this.replicating++;
-    written.then(
-      (zxid) => {
-        this.replicating--;
-        const result = this.results.get(zxid);
-        this.results.delete(zxid);
-        if (result === undefined) {
-          conn?.close('the result of a write was lost with the role');
-          return;
-        }
-        onApplied(result);
-      },
-      (e: unknown) => {
-        this.replicating--;
-        const message = (e as Error)?.message ?? String(e);
-        this.log.info({ remote: conn?.remote, op: request.type, err: message }, 'write not completed here');
-        conn?.close(`write not completed: ${message}`);
-      },
-    );
   }
 
   /** Session bookkeeping of an applied txn, on every member. */
@@ -1202,13 +1200,10 @@ export class ZkServer {
       return;
     }
     const t0 = Date.now();
-    const forward: LearnerMessage = {
-      k: 'request',
-      sessionId: conn.sessionId,
-      cxid: xid,
-      authIds: conn.authIds,
-      frame,
-    };
+    const forward: LearnerMessage | undefined =
+      this.peer === undefined
+        ? undefined
+        : { k: 'request', sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds, frame };
     this.submitWrite(conn, conn.sessionId, xid, treeRequest, forward, (result) => {
       this.counters.updateLatency.record(Date.now() - t0);
       this.counters.latency.record(Date.now() - t0);
