@@ -152,8 +152,19 @@ export class LoadClient {
     }
     const xid = this.xid++;
     this.waiting.push({ xid, done });
-    this.socket.write(encodeRequestFrame(xid, request));
+    // Requests issued while handling one batch of replies leave in one write, as a client that
+    // pipelines does (a syscall per request would make the generator the bottleneck).
+    if (this.out.length === 0) process.nextTick(this.writeOut);
+    this.out.push(encodeRequestFrame(xid, request));
   }
+
+  private out: Buffer[] = [];
+  private readonly writeOut = (): void => {
+    const out = this.out;
+    this.out = [];
+    if (!this.closed && out.length > 0)
+      this.socket.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out));
+  };
 
   call(request: Request): Promise<number> {
     return new Promise((r) => this.send(request, r));

@@ -100,9 +100,12 @@ export class Writer {
     this.bytes(utf8.encode(s));
   }
   take(): Uint8Array {
-    const out = this.buf.slice(0, this.pos);
+    // A Buffer off Node's pool: cheaper than a fresh ArrayBuffer for the small records of the write
+    // path (it may share its ArrayBuffer: use byteOffset when viewing it).
+    const pooled = Buffer.allocUnsafe(this.pos);
+    pooled.set(this.buf.subarray(0, this.pos));
     this.pos = 0;
-    return out;
+    return new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.length);
   }
 }
 

@@ -201,6 +201,12 @@ function frame(
   return b;
 }
 
+/** A copy in Node's buffer pool (cheaper than a fresh ArrayBuffer), as a plain Uint8Array. */
+function pooledCopy(bytes: Uint8Array): Uint8Array {
+  const b = Buffer.from(bytes);
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
 /**
  * Reads a compact body (a QuorumFrameDecoder's `decodeOther`) into the message it stands for;
  * throws CodecError on anything else. Payloads are copied: a logged txn must not pin the chunk
@@ -217,19 +223,19 @@ export function decodeCompact(body: Uint8Array): QuorumWireMessage {
   const zxidAt2 = () => (body.length >= 10 ? view.getBigInt64(2) : bad('truncated zxid'));
   switch (kind) {
     case Compact.Proposal:
-      return { t: 'zab', m: { type: 'PROPOSAL', zxid: zxidAt2(), data: new Uint8Array(body.subarray(10)) } };
+      return { t: 'zab', m: { type: 'PROPOSAL', zxid: zxidAt2(), data: pooledCopy(body.subarray(10)) } };
     case Compact.Ack:
     case Compact.Commit:
       if (body.length !== 10) bad('ACK/COMMIT of the wrong length');
       return { t: 'zab', m: { type: kind === Compact.Ack ? 'ACK' : 'COMMIT', zxid: zxidAt2() } };
     case Compact.Request:
       if (body.length < 6) bad('truncated request');
-      return { t: 'req', id: view.getUint32(2), data: new Uint8Array(body.subarray(6)) };
+      return { t: 'req', id: view.getUint32(2), data: pooledCopy(body.subarray(6)) };
     case Compact.Reply:
       if (body.length !== 14) bad('reply of the wrong length');
       return { t: 'rep', id: view.getUint32(2), zxid: view.getBigInt64(6) };
     case Compact.Notice:
-      return { t: 'app', data: new Uint8Array(body.subarray(2)) };
+      return { t: 'app', data: pooledCopy(body.subarray(2)) };
     default:
       return bad(`kind ${body[1]}`);
   }

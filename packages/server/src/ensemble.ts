@@ -72,12 +72,10 @@ export interface QuorumRecord {
 }
 
 export function encodeQuorumRecord(record: QuorumRecord): Uint8Array {
-  const body = encodeTxn(record.txn);
-  const out = new Uint8Array(12 + body.length);
-  const view = new DataView(out.buffer);
+  const out = encodeTxn(record.txn, 12);
+  const view = new DataView(out.buffer, out.byteOffset, 12);
   view.setInt32(0, record.origin);
   view.setBigInt64(4, record.time);
-  out.set(body, 12);
   return out;
 }
 
@@ -144,8 +142,9 @@ function encodeRequest(m: Extract<LearnerMessage, { k: 'request' }>, maxFrameSiz
   if (ids.length > 0xffff || ids.some(([s, i]) => s.length > 0xffff || i.length > 0xffff)) {
     throw new CodecError('bad-value', 'too many or too long auth ids to forward');
   }
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
+  // A pooled buffer: small allocations off the Buffer pool cost far less than fresh ArrayBuffers.
+  const out = Buffer.allocUnsafe(size);
+  const view = new DataView(out.buffer, out.byteOffset, size);
   out[0] = COMPACT_REQUEST;
   view.setBigInt64(1, m.sessionId);
   view.setInt32(9, m.cxid);
