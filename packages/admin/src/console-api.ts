@@ -111,13 +111,16 @@ export class ConsoleApi {
     const out: { [key: string]: ApiValue } = { path: p, stat: statJson(stat) };
     try {
       const { data } = tree.getData(p, ctx);
-      const buf = Buffer.from(data);
+      // Null data (created or set with null, zkCli prints `null`) is told apart from empty data.
+      out.nullData = data === null;
+      const buf = Buffer.from(data ?? new Uint8Array(0));
       out.hex = buf.toString('hex');
       const text = new TextDecoder('utf-8', { fatal: false }).decode(buf);
       out.text = Buffer.from(text, 'utf8').equals(buf) ? text : null;
       out.dataError = null;
     } catch (e) {
       if (!(e instanceof TreeError)) throw e;
+      out.nullData = false;
       out.hex = null;
       out.text = null;
       out.dataError = errorCodeName(e.code) ?? String(e.code);

@@ -162,6 +162,10 @@ function renderData() {
     pre.textContent = `(${n.dataError}: no read permission with the current credentials)`;
     return;
   }
+  if (n.nullData) {
+    pre.textContent = '(null data)';
+    return;
+  }
   if (state.view === 'hex') pre.textContent = hexDump(n.hex);
   else if (state.view === 'json') {
     const j = n.text === null ? null : prettyJson(n.text);

@@ -246,6 +246,23 @@ describe('web console in Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'console-charts.png') });
   });
 
+  it('tells null data from empty data, in the node API and on the page', async () => {
+    await zk.create('/null-data', null);
+    await zk.create('/empty-data', '');
+    const node = async (path: string) =>
+      (await getJson(`${zkts.base}/console/api/node?path=${path}`)).body as {
+        nullData: boolean;
+        hex: string;
+      };
+    expect(await node('/null-data')).toMatchObject({ nullData: true, hex: '' });
+    expect(await node('/empty-data')).toMatchObject({ nullData: false, hex: '' });
+    await page.goto(`${zkts.base}/console/#/null-data`);
+    await expect.poll(() => page.locator('#node-data').textContent(), WAIT).toBe('(null data)');
+    await page.goto(`${zkts.base}/console/#/empty-data`);
+    await expect.poll(() => page.locator('#node-path').textContent(), WAIT).toBe('/empty-data');
+    await expect.poll(() => page.locator('#node-data').textContent(), WAIT).toBe('');
+  });
+
   it('answers bad console requests with JSON errors, and is off with admin.console.enabled=false', async () => {
     expect(await getJson(`${zkts.base}/console/api/node?path=/nope`)).toEqual({
       status: 404,

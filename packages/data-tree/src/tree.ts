@@ -1073,20 +1073,11 @@ export class DataTree<W = number> {
   }
 
   /**
-   * getData: READ on the node; registers a data watch when `ctx.watcher` is set. Null data (a
-   * create or setData without data) reads as an empty array here; `getDataOrNull` keeps it null.
-   */
-  getData(path: string, ctx: ReadContext<W>): { data: Uint8Array; stat: Stat } {
-    const { data, stat } = this.getDataOrNull(path, ctx);
-    return { data: data ?? new Uint8Array(0), stat };
-  }
-
-  /**
    * getData as ZooKeeper answers it: data is null when the node was created or last set with null
    * data, an empty array when with empty data. READ on the node; registers a data watch when
    * `ctx.watcher` is set.
    */
-  getDataOrNull(path: string, ctx: ReadContext<W>): { data: Uint8Array | null; stat: Stat } {
+  getData(path: string, ctx: ReadContext<W>): { data: Uint8Array | null; stat: Stat } {
     const id = this.readNode(path, ctx, Perms.READ);
     if (ctx.watcher !== undefined) this.watches.addDataWatch(path, ctx.watcher);
     return { data: latin1ToBytes(this.store.data[id] ?? null), stat: this.statOf(id) };

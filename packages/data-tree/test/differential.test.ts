@@ -394,7 +394,7 @@ describe('differential against Apache ZooKeeper 3.8', () => {
           const theirs = await d.request({ op: 'getData', client: c.name, path });
           let ours: Outcome;
           try {
-            const g = tree.getDataOrNull(path, { authIds: c.authIds });
+            const g = tree.getData(path, { authIds: c.authIds });
             ours = { code: 0, path: shown(g.data), stat: statView(g.stat) };
           } catch (e) {
             ours = { code: (e as TreeError).code };
@@ -544,7 +544,7 @@ describe('differential against Apache ZooKeeper 3.8', () => {
       try {
         ourData = {
           code: 0,
-          path: shown(tree.getDataOrNull(path, { authIds: c1.authIds }).data),
+          path: shown(tree.getData(path, { authIds: c1.authIds }).data),
         };
       } catch (e) {
         ourData = { code: (e as TreeError).code };

@@ -56,7 +56,7 @@ function contents(t: DataTree<unknown>): [string, Uint8Array | null, number][] {
     .paths()
     .sort()
     .map((p) => {
-      const { data, stat } = t.getDataOrNull(p, { authIds: [] });
+      const { data, stat } = t.getData(p, { authIds: [] });
       return [p, data, stat.dataLength];
     });
 }
@@ -98,15 +98,14 @@ describe('null data', () => {
     expect(bytes.length).toBe(off + 4 + 4);
   });
 
-  it('reads back null for null data and an empty array for empty data; getData gives empty for both', () => {
+  it('reads back null for null data and an empty array for empty data', () => {
     const h = new Harness();
     h.run({ type: 'create', path: '/n', data: null, acl: OPEN_ACL_UNSAFE, flags: 0 });
     h.run({ type: 'create', path: '/e', data: new Uint8Array(0), acl: OPEN_ACL_UNSAFE, flags: 0 });
     const ctx = { authIds: [] };
-    expect(h.tree.getDataOrNull('/n', ctx).data).toBeNull();
-    expect(h.tree.getDataOrNull('/e', ctx).data).toEqual(new Uint8Array(0));
-    expect(h.tree.getData('/n', ctx).data).toEqual(new Uint8Array(0));
-    expect(h.tree.getDataOrNull('/n', ctx).stat.dataLength).toBe(0);
+    expect(h.tree.getData('/n', ctx).data).toBeNull();
+    expect(h.tree.getData('/e', ctx).data).toEqual(new Uint8Array(0));
+    expect(h.tree.getData('/n', ctx).stat.dataLength).toBe(0);
     // The digest skips null data as it skips empty data (DigestCalculator).
     const a = new Harness();
     a.run({ type: 'create', path: '/n', data: enc(''), acl: OPEN_ACL_UNSAFE, flags: 0 });
@@ -115,9 +114,9 @@ describe('null data', () => {
     expect(b.tree.digest).toBe(a.tree.digest);
     // setData back and forth.
     h.run({ type: 'setData', path: '/e', data: null, version: -1 });
-    expect(h.tree.getDataOrNull('/e', ctx).data).toBeNull();
+    expect(h.tree.getData('/e', ctx).data).toBeNull();
     h.run({ type: 'setData', path: '/n', data: enc('xy'), version: -1 });
-    expect(h.tree.getDataOrNull('/n', ctx).data).toEqual(enc('xy'));
+    expect(h.tree.getData('/n', ctx).data).toEqual(enc('xy'));
   });
 
   it('counts null data as 0 bytes in quotas and the data size', () => {

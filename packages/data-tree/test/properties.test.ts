@@ -110,7 +110,7 @@ function dump(t: DataTree<unknown>): string {
     t
       .paths()
       .sort()
-      .map((p) => [p, t.statNode(p), t.getData(p, { authIds: [] }).data.join(',')]),
+      .map((p) => [p, t.statNode(p), t.getData(p, { authIds: [] }).data?.join(',') ?? 'null']),
     (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
   );
 }

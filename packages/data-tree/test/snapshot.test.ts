@@ -16,7 +16,7 @@ function dump(t: DataTree<unknown>): Record<string, unknown> {
     out[p] = {
       stat: t.statNode(p),
       acl: t.aclOf(p),
-      data: Buffer.from(t.getData(p, { authIds: [{ scheme: 'super', id: '' }] }).data).toString('hex'),
+      data: Buffer.from(t.getData(p, { authIds: [{ scheme: 'super', id: '' }] }).data ?? []).toString('hex'),
       children: t.getChildren(p, { authIds: [{ scheme: 'super', id: '' }] }).children.sort(),
     };
   }

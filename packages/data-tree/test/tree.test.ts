@@ -37,7 +37,7 @@ describe('create', () => {
       dataLength: 5,
       numChildren: 0,
     });
-    expect(dec(h.tree.getData('/a', { authIds: [] }).data)).toBe('hello');
+    expect(dec(h.tree.getData('/a', { authIds: [] }).data ?? new Uint8Array(0))).toBe('hello');
   });
 
   it("moves the parent's cversion, pzxid and numChildren but not its mzxid or version", () => {

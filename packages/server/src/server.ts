@@ -1275,7 +1275,7 @@ export class ZkServer {
           return ok({ type: 'exists', stat });
         }
         case 'getData': {
-          const { data, stat } = this.tree.getDataOrNull(request.path, watchCtx(request.watch));
+          const { data, stat } = this.tree.getData(request.path, watchCtx(request.watch));
           return ok({ type: 'getData', data, stat });
         }
         case 'getACL': {
@@ -1306,7 +1306,7 @@ export class ZkServer {
           const results: MultiReadResult[] = request.ops.map((o): MultiReadResult => {
             try {
               if (o.type === 'getData') {
-                const { data, stat } = this.tree.getDataOrNull(o.path, watchCtx(o.watch));
+                const { data, stat } = this.tree.getData(o.path, watchCtx(o.watch));
                 return { type: 'getData', data, stat };
               }
               return {
