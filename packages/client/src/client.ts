@@ -13,23 +13,27 @@ import {
   type CreateModeName,
   DEFAULT_MAX_BUFFER,
   decodeConnectResponse,
-  decodeReplyHeader,
   decodeResponse,
   ErrorCode,
   type ErrorCodeName,
   EventType,
   encodeConnectRequest,
-  encodeRequestFrame,
   FrameReader,
   frame,
   KeeperState,
   type MultiOp,
   type MultiReadOp,
+  Reader,
   type Request,
   type RequestType,
+  type Response,
   type ResponseOf,
+  readReplyHeader,
+  readResponseBody,
   type Stat,
   WatcherType,
+  Writer,
+  writeRequestFrame,
   Xid,
 } from '@zkts/codec';
 import {
@@ -93,7 +97,11 @@ export interface ClientEvents {
   closed: [];
 }
 
-/** A request queued or in flight. `finish` decodes the reply; `fail` rejects it. */
+/**
+ * A request queued or in flight. Its reply body is decoded for `request.type` (when err is 0) and
+ * handed to `onReply`, whose result resolves it and whose throw rejects it; `reject` also fails it.
+ * No per-request closure beyond the caller's `onReply` and the promise's own functions.
+ */
 interface Pending {
   request: Request;
   xid: number;
@@ -102,9 +110,17 @@ interface Pending {
   /** Bytes of payload held for it (counted against maxPendingBytes). */
   bytes: number;
   queuedAt: number;
-  finish(frame: Buffer, err: number): void;
-  fail(error: KeeperError): void;
+  onReply: (response: Response | null, err: number) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
 }
+
+const NOOP = (): void => {};
+const PING: Request = { type: 'ping' };
+/** Frames written in one turn share one Writer; it is replaced after holding more than this. */
+const MAX_KEPT_WRITER = 1 << 20;
+/** Size of a connection's read buffer (one socket read at most). */
+const READ_BUFFER_SIZE = 64 * 1024;
 
 interface AuthEntry {
   scheme: string;
@@ -123,7 +139,8 @@ class Connection {
   inflightHead = 0;
   /** Auth packets sent and not answered (their replies carry xid -4). */
   readonly authInflight: AuthEntry[] = [];
-  out: Buffer[] = [];
+  /** Frames written this turn, sent in one socket write on the next tick. */
+  out = new Writer(4096);
   outScheduled = false;
   lastSend = Date.now();
   lastRecv = Date.now();
@@ -199,7 +216,7 @@ function payloadBytes(r: Request): number {
   }
 }
 
-/** Data off the wire, copied; null (ZooKeeper's null data) stays null. */
+/** Data off the wire, copied (a frame is a view of the connection's read buffer); null stays null. */
 function copyData(data: Uint8Array | null): Buffer | null {
   if (data === null) return null;
   return data.byteLength === 0 ? EMPTY : Buffer.from(data);
@@ -425,7 +442,22 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     if (this.terminal || this.closing !== undefined) return;
     const host = this.hosts[this.hostIndex % this.hosts.length] as HostPort;
     this.hostIndex = (this.hostIndex + 1) % this.hosts.length;
-    const socket = netConnect({ host: host.host, port: host.port, noDelay: true });
+    // Reads land in one buffer per connection, handed over without the stream machinery; the
+    // frames cut from it are decoded at once and every byte kept from them is copied (copyData),
+    // so the next read may overwrite it.
+    const readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+    const socket = netConnect({
+      host: host.host,
+      port: host.port,
+      noDelay: true,
+      onread: {
+        buffer: readBuffer,
+        callback: (n: number) => {
+          this.onData(conn, readBuffer.subarray(0, n));
+          return true;
+        },
+      },
+    });
     const conn = new Connection(socket, host, this.opts.maxFrameSize);
     this.conn = conn;
     conn.connectTimer = setTimeout(() => this.lose(conn, 'connect timeout'), this.connectTimeout());
@@ -440,7 +472,6 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
       });
       socket.write(frame(req));
     });
-    socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
     socket.on('error', (e) => this.lose(conn, e.message));
     socket.on('close', () => this.lose(conn, 'connection closed by the server'));
   }
@@ -517,7 +548,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
       return;
     }
     if (now - conn.lastSend >= conn.pingEvery) {
-      this.write(conn, encodeRequestFrame(Xid.ping, { type: 'ping' }));
+      this.writeFrame(conn, Xid.ping, PING);
       // Counted as sent now, so that the timer waits for the next ping's turn.
       conn.lastSend = now;
     }
@@ -634,21 +665,42 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
 
   // ------------------------------------------------------------------ sending
 
-  private write(conn: Connection, buf: Buffer): void {
-    conn.out.push(buf);
+  /**
+   * Appends a request frame to the connection's output of this turn; returns the frame's body size.
+   * A frame that fails to encode leaves nothing behind (the error is rethrown).
+   */
+  private writeFrame(conn: Connection, xid: number, request: Request): number {
+    const w = conn.out;
+    const start = w.length;
+    try {
+      writeRequestFrame(w, xid, request);
+    } catch (e) {
+      this.truncateOut(conn, start);
+      throw e;
+    }
     if (!conn.outScheduled) {
       conn.outScheduled = true;
       process.nextTick(() => this.flush(conn));
     }
+    return w.length - start - 4;
   }
 
+  /** Drops what was written to the connection's output after `length` bytes (a rejected frame). */
+  private truncateOut(conn: Connection, length: number): void {
+    const kept = Buffer.from(conn.out.view().subarray(0, length));
+    conn.out = new Writer(Math.max(4096, length));
+    conn.out.raw(kept);
+  }
+
+  /** Sends every frame written this turn in one socket write. */
   private flush(conn: Connection): void {
     conn.outScheduled = false;
-    if (conn.closed || conn.out.length === 0) return;
-    const out = conn.out;
-    conn.out = [];
+    const w = conn.out;
+    if (conn.closed || w.length === 0) return;
     conn.lastSend = Date.now();
-    conn.socket.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out));
+    conn.socket.write(w.finish());
+    if (w.length > MAX_KEPT_WRITER) conn.out = new Writer(4096);
+    else w.reset();
   }
 
   private nextXid(): number {
@@ -659,33 +711,28 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
 
   private send(conn: Connection, p: Pending): void {
     if (p.xid === 0) p.xid = this.nextXid();
-    let buf: Buffer;
+    const start = conn.out.length;
+    let size: number;
     try {
-      buf = encodeRequestFrame(p.xid, p.request);
+      size = this.writeFrame(conn, p.xid, p.request);
     } catch (e) {
       this.settle(p, named('MarshallingError', (e as Error).message));
       return;
     }
-    if (buf.length - 4 > this.opts.maxFrameSize) {
+    if (size > this.opts.maxFrameSize) {
+      this.truncateOut(conn, start);
       this.settle(
         p,
-        named(
-          'BadArguments',
-          `request of ${buf.length - 4} bytes exceeds maxFrameSize ${this.opts.maxFrameSize}`,
-        ),
+        named('BadArguments', `request of ${size} bytes exceeds maxFrameSize ${this.opts.maxFrameSize}`),
       );
       return;
     }
     conn.inflight.push(p);
-    this.write(conn, buf);
   }
 
   private sendAuth(conn: Connection, a: AuthEntry): void {
     conn.authInflight.push(a);
-    this.write(
-      conn,
-      encodeRequestFrame(Xid.auth, { type: 'auth', authType: 0, scheme: a.scheme, auth: a.auth }),
-    );
+    this.writeFrame(conn, Xid.auth, { type: 'auth', authType: 0, scheme: a.scheme, auth: a.auth });
   }
 
   private sendSetWatches(conn: Connection): void {
@@ -753,8 +800,9 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
         counted: false,
         bytes: 0,
         queuedAt: Date.now(),
-        finish: () => {},
-        fail: () => {},
+        onReply: NOOP,
+        resolve: NOOP,
+        reject: NOOP,
       };
       this.send(conn, p);
     }
@@ -762,7 +810,31 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
 
   private settle(p: Pending, err: KeeperError): void {
     this.release(p);
-    p.fail(err);
+    p.reject(err);
+  }
+
+  /** The reply to `p` arrived: `r` is past its header. */
+  private complete(p: Pending, r: Reader, err: number): void {
+    this.release(p);
+    let response: Response | null = null;
+    if (err === 0) {
+      try {
+        response = readResponseBody(r, p.request.type);
+      } catch (e) {
+        p.reject(
+          named('MarshallingError', `cannot decode the ${p.request.type} reply: ${(e as Error).message}`),
+        );
+        return;
+      }
+    }
+    let value: unknown;
+    try {
+      value = p.onReply(response, err);
+    } catch (e) {
+      p.reject(e);
+      return;
+    }
+    p.resolve(value);
   }
 
   private release(p: Pending): void {
@@ -804,24 +876,10 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
         counted,
         bytes,
         queuedAt: 0,
-        finish: (f, code) => {
-          this.release(p);
-          let response: ResponseOf<T> | null = null;
-          try {
-            if (code === 0) response = decodeResponse(f, request.type).response as ResponseOf<T> | null;
-          } catch (e) {
-            reject(
-              named('MarshallingError', `cannot decode the ${request.type} reply: ${(e as Error).message}`),
-            );
-            return;
-          }
-          try {
-            resolve(onReply(response, code));
-          } catch (e) {
-            reject(e);
-          }
-        },
-        fail: reject,
+        // The body decoded for request.type is a ResponseOf<T>.
+        onReply: onReply as (response: Response | null, err: number) => unknown,
+        resolve: resolve as (value: unknown) => void,
+        reject,
       };
       if (counted) {
         this.pendingCount++;
@@ -877,7 +935,9 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   // ------------------------------------------------------------------ replies
 
   private onReply(conn: Connection, f: Buffer): void {
-    const header = decodeReplyHeader(f);
+    // One reader for the header and the body.
+    const r = new Reader(f);
+    const header = readReplyHeader(r);
     switch (header.xid) {
       case Xid.ping:
         return;
@@ -911,7 +971,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
       throw new Error(`reply xid ${header.xid} does not match the request in flight (${p?.xid ?? 'none'})`);
     }
     if (header.zxid > 0n) this.lastZxid = header.zxid;
-    p.finish(f, header.err);
+    this.complete(p, r, header.err);
   }
 
   private onNotification(e: { type: number; state: number; path: string }): void {
@@ -1063,25 +1123,35 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   }
 
   /** The node's data and Stat; a watch fires on change or delete. */
-  getData(path: string, options: WatchOptions = {}): Promise<DataResult> {
-    const watch = options.watch;
-    return this.onPath(
-      path,
-      (serverPath) => ({ type: 'getData', path: serverPath, watch: watch !== undefined }),
-      (r) => {
-        this.watchOn('data', path, watch);
-        return { data: copyData(r.data), stat: r.stat };
-      },
-    );
+  getData(path: string, options?: WatchOptions): Promise<DataResult> {
+    // The hot paths build their request inline: one closure per call (the reply's).
+    let serverPath: string;
+    try {
+      serverPath = this.serverPath(path);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const watch = options?.watch;
+    return this.submit({ type: 'getData', path: serverPath, watch: watch !== undefined }, (res, err) => {
+      if (err !== 0) throw keeperError(err, path);
+      if (watch !== undefined) this.watches.add('data', path, watch);
+      const r = res as ResponseOf<'getData'>;
+      return { data: copyData(r.data), stat: r.stat };
+    });
   }
 
   /** Sets the node's data if its version matches (-1: any); returns the new Stat. */
   setData(path: string, data: Uint8Array | string | null, version = -1): Promise<Stat> {
-    return this.onPath(
-      path,
-      (serverPath) => ({ type: 'setData', path: serverPath, data: toBuffer(data), version }),
-      (r) => r.stat,
-    );
+    let request: Request;
+    try {
+      request = { type: 'setData', path: this.serverPath(path), data: toBuffer(data), version };
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.submit(request, (res, err) => {
+      if (err !== 0) throw keeperError(err, path);
+      return (res as ResponseOf<'setData'>).stat;
+    });
   }
 
   getACL(path: string): Promise<ACLResult> {
@@ -1515,11 +1585,12 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
             counted: false,
             bytes: 0,
             queuedAt: Date.now(),
-            finish: () => {
+            onReply: NOOP,
+            resolve: () => {
               clearTimeout(timer);
               resolve();
             },
-            fail: () => {
+            reject: () => {
               clearTimeout(timer);
               resolve();
             },

@@ -653,6 +653,47 @@ describe.each(TARGETS)('operations against %s', (target) => {
     expect(await c.exists(p)).not.toBeNull();
   });
 
+  it('fails an oversized request alone among the requests written in the same turn', async () => {
+    const c = await client('', { maxFrameSize: 2048 });
+    const p = root();
+    await zk.create(p, 'before');
+    // All issued synchronously: they share one socket write, minus the refused one.
+    const set1 = c.setData(p, 'one');
+    const big = rejects(c.create(`${p}/big`, Buffer.alloc(4096)));
+    const get = c.getData(p);
+    const set2 = c.setData(p, 'two');
+    const exists = c.exists(`${p}/big`);
+    expect((await big).codeName).toBe('BadArguments');
+    expect((await set1).version).toBe(1);
+    expect((await get).data?.toString()).toBe('one');
+    expect((await set2).version).toBe(2);
+    expect(await exists).toBeNull();
+    expect((await c.getData(p)).data?.toString()).toBe('two');
+  });
+
+  it('keeps returned data intact across later reads and replies that span socket reads', async () => {
+    const c = await client();
+    const p = root();
+    await zk.create(p);
+    const big = Buffer.alloc(700_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+    await zk.create(`${p}/big`, big);
+    const names = Array.from({ length: 50 }, (_, i) => `${p}/n${i}`);
+    await Promise.all(names.map((name, i) => zk.create(name, Buffer.alloc(100, 0x30 + (i % 40)))));
+    const first = await Promise.all(names.map((name) => c.getData(name)));
+    // Many more replies, a large one among them, go through the connection's read buffer.
+    const again = await Promise.all([
+      ...names.map((name) => c.getData(name)),
+      c.getData(`${p}/big`),
+      ...names.map((name) => c.getData(name)),
+    ]);
+    first.forEach((r, i) => {
+      expect(r.data).toEqual(Buffer.alloc(100, 0x30 + (i % 40)));
+    });
+    expect(again[names.length]?.data?.equals(big)).toBe(true);
+    expect(again.length).toBe(2 * names.length + 1);
+  });
+
   it('closes: pending requests are answered, later ones fail with SessionExpired', async () => {
     const c = await client();
     const states: string[] = [];
