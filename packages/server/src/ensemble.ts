@@ -142,8 +142,10 @@ function encodeRequest(m: Extract<LearnerMessage, { k: 'request' }>, maxFrameSiz
   if (ids.length > 0xffff || ids.some(([s, i]) => s.length > 0xffff || i.length > 0xffff)) {
     throw new CodecError('bad-value', 'too many or too long auth ids to forward');
   }
-  // A pooled buffer: small allocations off the Buffer pool cost far less than fresh ArrayBuffers.
-  const out = Buffer.allocUnsafe(size);
+  // Pooled memory (small allocations off the Buffer pool cost far less than fresh ArrayBuffers),
+  // seen as a plain Uint8Array.
+  const pooled = Buffer.allocUnsafe(size);
+  const out = new Uint8Array(pooled.buffer, pooled.byteOffset, size);
   const view = new DataView(out.buffer, out.byteOffset, size);
   out[0] = COMPACT_REQUEST;
   view.setBigInt64(1, m.sessionId);
