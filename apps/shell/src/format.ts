@@ -165,37 +165,3 @@ export class StatsTrack {
     return s;
   }
 }
-
-/** ZooKeeper's PathUtils rules; returns the message of the error zkCli prints, or undefined. */
-export function pathProblem(path: string, sequential = false): string | undefined {
-  if (sequential) path = `${path}1`;
-  if (path.length === 0) return 'Path length must be > 0';
-  if (path[0] !== '/') return 'Path must start with / character';
-  if (path.length === 1) return undefined;
-  if (path.endsWith('/')) return 'Path must not end with / character';
-  let last = '/';
-  for (let i = 1; i < path.length; i++) {
-    const c = path[i] as string;
-    const code = c.charCodeAt(0);
-    let reason: string | undefined;
-    if (code === 0) reason = `null character not allowed @${i}`;
-    else if (c === '/' && last === '/') reason = `empty node name specified @${i}`;
-    else if (c === '.' && last === '.') {
-      if (path[i - 2] === '/' && (i + 1 === path.length || path[i + 1] === '/'))
-        reason = `relative paths not allowed @${i}`;
-    } else if (c === '.') {
-      if (path[i - 1] === '/' && (i + 1 === path.length || path[i + 1] === '/'))
-        reason = `relative paths not allowed @${i}`;
-    } else if (
-      (code > 0 && code <= 0x1f) ||
-      (code >= 0x7f && code <= 0x9f) ||
-      (code >= 0xd800 && code <= 0xf8ff) ||
-      code >= 0xfff0
-    ) {
-      reason = `invalid character @${i}`;
-    }
-    if (reason !== undefined) return `Invalid path string "${path}" caused by ${reason}`;
-    last = c;
-  }
-  return undefined;
-}

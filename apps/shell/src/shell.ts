@@ -11,8 +11,9 @@ import {
   type Watcher,
   type ZooKeeperClient,
 } from '@zkts/client';
+import { pathProblem } from '@zkts/codec';
 import { CliError, type OptionSpec, type ParsedArgs, parseOptions, tokenize } from './args.js';
-import { formatAcl, formatStat, parseAcl, pathProblem, StatsTrack } from './format.js';
+import { formatAcl, formatStat, parseAcl, StatsTrack } from './format.js';
 import { syntaxOf, usageText } from './usage.js';
 
 export interface ShellOutput {

@@ -1,3 +1,4 @@
+import { pathProblem } from '@zkts/codec';
 import { KeeperError } from './errors.js';
 
 export interface HostPort {
@@ -61,37 +62,9 @@ export function parseConnectString(text: string): ConnectString {
 
 /** Validates a znode path as ZooKeeper's PathUtils.validatePath does; throws BadArguments. */
 export function validatePath(path: string, sequential = false): void {
-  if (typeof path !== 'string' || path.length === 0) badArgs('Path length must be > 0');
-  if (path[0] !== '/') badArgs(`Path must start with / character: ${path}`);
-  if (path.length === 1) return;
-  if (path[path.length - 1] === '/' && !sequential) badArgs(`Path must not end with / character: ${path}`);
-  let last = '/';
-  for (let i = 1; i < path.length; i++) {
-    const c = path.charCodeAt(i);
-    const ch = path[i];
-    let reason: string | undefined;
-    if (c === 0) reason = `null character not allowed @${i}`;
-    else if (ch === '/' && last === '/') reason = `empty node name specified @${i}`;
-    else if (ch === '.' && last === '.') {
-      const prev2 = path[i - 2];
-      const next = path[i + 1];
-      if (prev2 === '/' && (i + 1 === path.length || next === '/'))
-        reason = `relative paths not allowed @${i}`;
-    } else if (ch === '.') {
-      const next = path[i + 1];
-      if (last === '/' && (i + 1 === path.length || next === '/'))
-        reason = `relative paths not allowed @${i}`;
-    } else if (
-      (c > 0 && c <= 0x1f) ||
-      (c >= 0x7f && c <= 0x9f) ||
-      (c >= 0xd800 && c <= 0xf8ff) ||
-      (c >= 0xfff0 && c <= 0xffff)
-    ) {
-      reason = `invalid character @${i}`;
-    }
-    if (reason !== undefined) badArgs(`Invalid path string "${path}" caused by ${reason}`);
-    last = ch ?? '';
-  }
+  if (typeof path !== 'string') badArgs('Path cannot be null');
+  const problem = pathProblem(path, sequential);
+  if (problem !== undefined) badArgs(problem);
 }
 
 /** Fisher-Yates shuffle with an injectable random source (tests pass a seeded one). */

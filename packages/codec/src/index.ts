@@ -3,6 +3,7 @@ export * from './constants.js';
 export * from './errors.js';
 export * from './frame.js';
 export * from './jute.js';
+export * from './path.js';
 export * from './quorum.js';
 export * from './records.js';
 export * from './requests.js';

@@ -1,3 +1,4 @@
+export { isValidPath, pathProblem } from '@zkts/codec';
 export {
   AclCache,
   aclAllows,
@@ -16,7 +17,7 @@ export {
   WORLD_ANYONE,
 } from './acl.js';
 export { TreeError } from './errors.js';
-export { childPath, isValidPath, parentPathOf, pathProblem, sequenceSuffix } from './path.js';
+export { childPath, parentPathOf, sequenceSuffix } from './path.js';
 export {
   CONFIG_ZOOKEEPER,
   LIMIT_NODE,

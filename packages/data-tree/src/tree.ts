@@ -1,9 +1,9 @@
-import { type ACL, CreateMode, ErrorCode, type Id, Perms, type Stat } from '@zkts/codec';
+import { type ACL, CreateMode, ErrorCode, type Id, Perms, pathProblem, type Stat } from '@zkts/codec';
 import { AclCache, aclAllows, checkAcl, fixupAcl, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { bytesToLatin1, latin1ToBytes } from './bytes.js';
 import { crcBytes, crcLatin1 } from './crc32.js';
 import { assertNever, badArguments, noNode, TreeError } from './errors.js';
-import { parentPathOf, pathProblem, sequenceSuffix } from './path.js';
+import { parentPathOf, sequenceSuffix } from './path.js';
 import {
   CONFIG_ZOOKEEPER,
   LIMIT_NODE,
