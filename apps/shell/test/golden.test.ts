@@ -60,7 +60,11 @@ async function compareScript(lines: string[]): Promise<void> {
   // is a race in zkCli; both must print as many, the rest must match line for line.
   expect(connectedCount(apache.stdout)).toBeGreaterThan(0);
   expect(connectedCount(ours.stdout)).toBeGreaterThan(0);
-  expect(closedCount(ours.stdout)).toBe(closedCount(apache.stdout));
+  // A session closes at `close` and at the end of the input; zkCli's event thread announces it
+  // when it gets to it, and sometimes the JVM exits first: zkCli may announce fewer than we do.
+  const closes = lines.filter((l) => l.trim() === 'close').length + 1;
+  expect(closedCount(ours.stdout)).toBeLessThanOrEqual(closes);
+  expect(closedCount(apache.stdout)).toBeLessThanOrEqual(closedCount(ours.stdout));
   expect(connectedCount(ours.stdout)).toBe(connectedCount(apache.stdout));
   expect(withoutConnected(ours.stdout)).toEqual(withoutConnected(apache.stdout));
   expect(normalize(ours.stderr)).toEqual(normalize(apache.stderr));
@@ -83,14 +87,9 @@ async function compareScript(lines: string[]): Promise<void> {
   expect(onZkts.code).toBe(apache.code);
 }
 
-const CONNECTED = '\nWATCHER::\n\nWatchedEvent state:SyncConnected type:None path:null\n';
-
-/** zkCli's event thread prints this after `close` whenever it gets to it: a race in zkCli. */
-const CLOSED = '\nWATCHER::\n\nWatchedEvent state:Closed type:None path:null\n';
-
-/** How often `close` was announced (both shells must announce it as often). */
+/** How often `close` was announced (zkCli's event thread prints it whenever it gets to it). */
 function closedCount(text: string): number {
-  return text.split(CLOSED).length - 1;
+  return text.split(CLOSED_EVENT).length - 1;
 }
 
 /** How many connection notifications were printed (both shells must print as many). */
@@ -99,21 +98,27 @@ function connectedCount(text: string): number {
 }
 
 const CONNECTED_EVENT = '\nWatchedEvent state:SyncConnected type:None path:null\n';
+const CLOSED_EVENT = '\nWatchedEvent state:Closed type:None path:null\n';
 const WATCHER_HEADER = '\nWATCHER::\n';
 
 /**
- * The output without connection notifications and `close` announcements. zkCli's event thread
- * prints a notification in two writes (the header, then the event), and a command's output can
- * land between them: such a split notification is taken out as well.
+ * Takes every `event` notification out of `text`. zkCli's event thread prints a notification in
+ * two writes (the header, then the event), and a command's output can land between them: such a
+ * split notification goes as well.
  */
-function withoutConnected(text: string): string[] {
-  let t = text.replaceAll(CLOSED, '').replaceAll(CONNECTED, '');
-  for (let i = t.indexOf(CONNECTED_EVENT); i !== -1; i = t.indexOf(CONNECTED_EVENT)) {
+function withoutEvent(text: string, event: string): string {
+  let t = text.replaceAll(`${WATCHER_HEADER}${event}`, '');
+  for (let i = t.indexOf(event); i !== -1; i = t.indexOf(event)) {
     const header = t.lastIndexOf(WATCHER_HEADER, i);
-    t = t.slice(0, i) + t.slice(i + CONNECTED_EVENT.length);
+    t = t.slice(0, i) + t.slice(i + event.length);
     if (header !== -1) t = t.slice(0, header) + t.slice(header + WATCHER_HEADER.length);
   }
-  return normalize(t);
+  return t;
+}
+
+/** The output without connection notifications and `close` announcements (whole or split). */
+function withoutConnected(text: string): string[] {
+  return normalize(withoutEvent(withoutEvent(text, CLOSED_EVENT), CONNECTED_EVENT));
 }
 
 /**
