@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type AdminServer, startAdminServer } from '@zkts/admin';
+import type { AdminServer } from '@zkts/admin';
 import {
   configFromEnvironment,
   hasZooEnvironment,
@@ -101,10 +101,14 @@ async function main(): Promise<number> {
   let admin: AdminServer | undefined;
   if (config.admin.enabled) {
     // As ZooKeeper: a server whose AdminServer cannot start keeps serving clients.
-    admin = await startAdminServer({ server, config, logger: log }).catch((e: Error) => {
-      log.warn({ err: e.message }, 'Problem starting AdminServer');
-      return undefined;
-    });
+    // Loaded only when enabled, and after the server started: the AdminServer's modules (the
+    // metrics registry, its client) would otherwise delay every start, a rejoining member's too.
+    admin = await import('@zkts/admin')
+      .then(({ startAdminServer }) => startAdminServer({ server, config, logger: log }))
+      .catch((e: Error) => {
+        log.warn({ err: e.message }, 'Problem starting AdminServer');
+        return undefined;
+      });
   }
   const { host, port } = server.address();
   log.info({ config: source, dataDir: config.dataDir, dataLogDir: config.dataLogDir }, 'configuration');

@@ -21,6 +21,7 @@ import {
   type ZabOutput,
 } from '@zkts/zab';
 import { DiskAdapter } from './disk.js';
+import { LoggedTxns } from './logged.js';
 
 /** Severity of a log line. */
 export type PeerLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -142,6 +143,8 @@ interface LeaderRole {
   readonly proposals: Map<bigint, Waiter>;
   tick: NodeJS.Timeout | undefined;
   serving: boolean;
+  /** The snapshot of the epoch's start (see `snapshotWhenLeading`). */
+  epochSnapshot: 'not-yet' | 'wanted' | 'scheduled' | 'done';
 }
 
 interface LearnerRole {
@@ -199,7 +202,7 @@ export class QuorumPeer {
   /** The last txn applied to the state machine (committed). */
   private applied = 0n;
   /** Logged (written or queued) txns above `applied`, ascending. */
-  private mirror: Txn<Uint8Array>[] = [];
+  private mirror = new LoggedTxns();
   /** Forwards answered by the leader, waiting until this server applied their zxid. */
   private readonly appliedWaiters: Array<{
     zxid: bigint;
@@ -306,8 +309,7 @@ export class QuorumPeer {
 
   /** The last zxid logged (durable or queued). */
   get lastZxid(): bigint {
-    const last = this.mirror[this.mirror.length - 1];
-    return last === undefined ? this.applied : last.zxid;
+    return this.mirror.last?.zxid ?? this.applied;
   }
 
   /**
@@ -431,7 +433,8 @@ export class QuorumPeer {
       this.applied = snap.zxid;
       this.lastSnapshotZxid = snap.zxid;
     }
-    this.mirror = logged.filter((t) => t.zxid > this.applied);
+    this.mirror = new LoggedTxns(logged);
+    this.mirror.dropThrough(this.applied);
     this.acceptedEpoch = (await this.opts.store.readEpoch('acceptedEpoch')) ?? 0n;
     this._currentEpoch = (await this.opts.store.readEpoch('currentEpoch')) ?? 0n;
     if (this._currentEpoch > this.acceptedEpoch) this.acceptedEpoch = this._currentEpoch;
@@ -445,7 +448,7 @@ export class QuorumPeer {
     }
     this.log(
       'info',
-      `Recovered: snapshot ${hex(this.applied)}, ${this.mirror.length} logged txns after it, acceptedEpoch ${this.acceptedEpoch}, currentEpoch ${this._currentEpoch}`,
+      `Recovered: snapshot ${hex(this.applied)}, ${this.mirror.size} logged txns after it, acceptedEpoch ${this.acceptedEpoch}, currentEpoch ${this._currentEpoch}`,
     );
     this.lookForLeader();
   }
@@ -562,7 +565,7 @@ export class QuorumPeer {
       // The state machine is the snapshot the role starts from: what follows it is re-applied once
       // committed (see the README on why this, and not the snapshot file, is the base).
       snapshotZxid: this.applied,
-      log: this.mirror.slice(),
+      log: this.mirror.toArray(),
     };
     const { initLimit, syncLimit } = this.opts.config;
     const zcfg = {
@@ -582,6 +585,7 @@ export class QuorumPeer {
         proposals: new Map(),
         tick: undefined,
         serving: false,
+        epochSnapshot: 'not-yet',
       };
       this.role = role;
       this.setRole('LEADING');
@@ -698,7 +702,7 @@ export class QuorumPeer {
           this.applied = o.zxid;
           // The SNAP is written to disk as a snapshot too (Zab's disk output).
           if (o.zxid > this.lastSnapshotZxid) this.lastSnapshotZxid = o.zxid;
-          this.mirror = this.mirror.filter((t) => t.zxid > o.zxid);
+          this.mirror.dropThrough(o.zxid);
           this.log('info', `Restored the state from the leader's snapshot at ${hex(o.zxid)}`);
           this.releaseApplied();
           break;
@@ -716,6 +720,7 @@ export class QuorumPeer {
           role.serving = true;
           this.log('info', `${o.type === 'established' ? 'Established' : 'Synced'} in epoch ${o.epoch}`);
           this.emitRole();
+          if (role.kind === 'leader') role.epochSnapshot = 'wanted';
           break;
         case 'lookForLeader':
           this.log('warn', `Leaving ${this._role}: ${o.reason}: ${o.detail}`);
@@ -736,10 +741,10 @@ export class QuorumPeer {
         for (const t of op.txns) if (t.zxid > this.lastZxid) this.mirror.push(t);
         break;
       case 'truncate':
-        this.mirror = this.mirror.filter((t) => t.zxid <= op.zxid);
+        this.mirror.keepThrough(op.zxid);
         break;
       case 'snapshot':
-        this.mirror = this.mirror.filter((t) => t.zxid > op.zxid);
+        this.mirror.dropThrough(op.zxid);
         break;
       case 'acceptedEpoch':
         this.acceptedEpoch = op.epoch;
@@ -761,10 +766,11 @@ export class QuorumPeer {
       return;
     }
     this.applied = zxid;
-    while (this.mirror.length > 0 && (this.mirror[0] as Txn<Uint8Array>).zxid <= zxid) this.mirror.shift();
+    this.mirror.dropThrough(zxid);
     for (const l of this.commitListeners) l(zxid, data);
     if (this.snapshotWanted) this.maybeSnapshot();
     if (role.kind === 'leader') {
+      if (role.epochSnapshot === 'wanted' && zxid >> 32n === role.core.epoch) this.snapshotWhenLeading(role);
       const w = role.proposals.get(zxid);
       if (w !== undefined) {
         role.proposals.delete(zxid);
@@ -1183,25 +1189,56 @@ export class QuorumPeer {
   }
 
   private maybeSnapshot(): void {
-    if (!this.snapshotWanted || this.closed || this.disk.snapshotting || this.disk.failed) return;
+    if (!this.snapshotWanted) return;
+    if (this.writeSnapshot(true)) this.snapshotWanted = false;
+  }
+
+  /**
+   * An established leader snapshots its state once its epoch has begun, as ZooKeeper's leader does
+   * when it starts leading: a restart of this member then recovers from that snapshot and replays
+   * only this epoch's log file, instead of every txn since its last snapshot (and re-applying them
+   * all before it serves). It is taken after the first txn of the epoch is applied (so the snapshot
+   * lies in this epoch's log file and recovery reads no older file), once that txn's COMMITs and
+   * replies have left, in the background like any snapshot (retried at a later apply if one is
+   * being written).
+   * The role is not told, so it keeps its DIFF window, as ZooKeeper's committed log is not trimmed
+   * by this snapshot either.
+   */
+  private snapshotWhenLeading(role: LeaderRole): void {
+    role.epochSnapshot = 'scheduled';
+    // Two turns on: the frames of this turn (the COMMITs and replies of that txn) are flushed in an
+    // immediate queued after this one, and must leave before the state is serialised.
+    setImmediate(() =>
+      setImmediate(() => {
+        if (this.role !== role) return;
+        role.epochSnapshot = this.writeSnapshot(false) ? 'done' : 'wanted';
+      }),
+    );
+  }
+
+  /**
+   * Writes a snapshot of the applied state in the background; `report` tells the role once it is
+   * durable, so that the leader forgets what it covers. Returns whether one was started.
+   */
+  private writeSnapshot(report: boolean): boolean {
+    if (this.closed || this.disk.snapshotting || this.disk.failed) return false;
     const zxid = this.applied;
     // Not before something new was applied, and never ahead of what the store logged (a snapshot
     // moves the store forward): it is taken at a later apply.
-    if (zxid <= this.lastSnapshotZxid || zxid > this.opts.store.lastZxid) return;
-    this.snapshotWanted = false;
+    if (zxid <= this.lastSnapshotZxid || zxid > this.opts.store.lastZxid) return false;
     this.lastSnapshotZxid = zxid;
     let chunks: SnapshotChunks;
     try {
       chunks = this.opts.stateMachine.snapshot();
     } catch (e) {
       this.fatal('state-machine', `snapshot threw: ${(e as Error)?.message ?? String(e)}`);
-      return;
+      return true;
     }
     this.disk.snapshot(zxid, chunks).then(
       () => {
         this.log('info', `Snapshot written at ${hex(zxid)}`);
         const r = this.role;
-        if (r === undefined || this.closed) return;
+        if (!report || r === undefined || this.closed) return;
         try {
           this.run(r, (r.core as Core).step({ type: 'snapshotTaken', zxid }));
         } catch (e) {
@@ -1211,6 +1248,7 @@ export class QuorumPeer {
       (e: unknown) =>
         this.log('warn', `Snapshot at ${hex(zxid)} failed: ${(e as Error)?.message ?? String(e)}`),
     );
+    return true;
   }
 
   // --- misc ---

@@ -121,6 +121,46 @@ describe('synchronisation of a returning member', () => {
     expect(again.sm.history()).toEqual(a.sm.history());
   }, 60_000);
 
+  it("a leader snapshots once its epoch began: restarted, it replays only that epoch's txns", async () => {
+    const { cfg, members } = await ensemble();
+    const l1 = settledOn(members) as number;
+    await writeAll(byId(members, l1), 'a', 100);
+    // A new leader, established on a history of 100 txns (none snapshotted: snapCount is large).
+    await stopMember(byId(members, l1));
+    const old = await restart(cfg, members, l1);
+    await waitUntil('a new leader', () => settledOn(members) !== undefined && settledOn(members) !== l1);
+    const l2 = byId(members, settledOn(members) as number);
+    const epoch = l2.peer.epoch;
+    const zs = await writeAll(l2, 'b', 20);
+    const top = zs.reduce((a, b) => (b > a ? b : a));
+    await waitUntil('applied', () => members.every((m) => m.peer.appliedZxid >= top));
+    await waitUntil('the epoch snapshot', () => l2.store.stats().snapshotsWritten > 0);
+    expect(l2.logs.some((l) => /Snapshot written at 0x/.test(l))).toBe(true);
+    const at = BigInt(/Snapshot written at (0x[0-9a-f]+)/.exec(l2.logs.join('\n'))?.[1] ?? '0');
+    expect(at >> 32n).toBe(epoch);
+    // The snapshot is not reported to the role: a member back from the previous epoch still gets a DIFF.
+    expect(old.peer.serving).toBe(true);
+    await stopMember(old);
+    const zs1 = await writeAll(l2, 'c', 5);
+    const back = await restart(cfg, members, l1);
+    await waitUntil('it rejoins', () => settledOn(members) === l2.id);
+    await waitUntil('applied', () => back.peer.appliedZxid >= zs1.reduce((x, y) => (y > x ? y : x)));
+    expect(syncLines(back).some((l) => l.includes('Getting a diff'))).toBe(true);
+    expect(back.sm.restores).toEqual([]);
+    // Restarted, the leader recovers from that snapshot: only this epoch's txns are logged after it.
+    await stopMember(l2);
+    const again = await restart(cfg, members, l2.id);
+    expect(again.sm.restores[0]).toBe(at);
+    const recovered = again.logs.find((l) => l.includes('Recovered:')) ?? '';
+    expect(Number(/(\d+) logged txns/.exec(recovered)?.[1])).toBeLessThanOrEqual(25);
+    await waitUntil('everyone synced', () => settledOn(members) !== undefined);
+    const zs2 = await writeAll(byId(members, settledOn(members) as number), 'd', 10);
+    const top2 = zs2.reduce((a, b) => (b > a ? b : a));
+    await waitUntil('applied', () => members.every((m) => m.peer.appliedZxid >= top2));
+    for (const m of members) expect(m.sm.history()).toEqual(again.sm.history());
+    expect(again.sm.history()).toHaveLength(135);
+  }, 60_000);
+
   it('snapshots every snapCount txns; a restart recovers from the snapshot and rejoins', async () => {
     const { cfg, members } = await ensemble(20);
     const leader = byId(members, settledOn(members) as number);

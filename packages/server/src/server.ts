@@ -378,7 +378,9 @@ export class ZkServer {
     this.counters.commitCount++;
     this.deliver(result.notifications);
     this.afterApply(record.txn, result);
-    if (record.origin === this.serverId) {
+    // Results are claimed by this role's clients only; a member that is not serving yet (catching
+    // up on its log after a restart) has none, and its results would be cleared when it starts.
+    if (record.origin === this.serverId && this.memberServing) {
       if (this.results.size >= MAX_UNCLAIMED_RESULTS) {
         this.log.warn({ results: this.results.size }, 'too many uncollected write results: dropping them');
         this.results.clear();
