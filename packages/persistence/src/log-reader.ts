@@ -12,6 +12,19 @@ import type { FileHandle, FileSystem } from './fs.js';
 
 const BLOCK = 1 << 20;
 
+/** A block of zeros to compare with (made on first use). */
+let zeros: Buffer | undefined;
+
+/** Whether every byte of `b` is zero: compared natively with a zero block, not byte by byte in JS. */
+function isZero(b: Uint8Array): boolean {
+  zeros ??= Buffer.alloc(BLOCK);
+  for (let at = 0; at < b.length; at += BLOCK) {
+    const n = Math.min(BLOCK, b.length - at);
+    if (Buffer.compare(b.subarray(at, at + n), zeros.subarray(0, n)) !== 0) return false;
+  }
+  return true;
+}
+
 /** Sequential, block-buffered reads of one file. */
 export class BlockReader {
   private buf = new Uint8Array(0);
@@ -71,7 +84,7 @@ export class BlockReader {
       const n = Math.min(BLOCK, this.size - p);
       const b = await this.bytes(p, n);
       if (b === undefined) return true;
-      for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+      if (!isZero(b)) return false;
       p += n;
     }
     return true;
