@@ -11,10 +11,13 @@ export class Incomplete extends Error {
 export class Writer {
   buf: Uint8Array;
   view: DataView;
+  /** `buf` as a Buffer, for Node's native string encoders. */
+  private nodeBuf: Buffer;
   pos = 0;
   constructor(initial = 256) {
     this.buf = new Uint8Array(initial);
     this.view = new DataView(this.buf.buffer);
+    this.nodeBuf = Buffer.from(this.buf.buffer);
   }
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -24,6 +27,7 @@ export class Writer {
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
     this.view = new DataView(next.buffer);
+    this.nodeBuf = Buffer.from(next.buffer);
   }
   u8(v: number): void {
     this.ensure(1);
@@ -71,8 +75,8 @@ export class Writer {
   latin1(s: string): void {
     this.u32(s.length);
     this.ensure(s.length);
-    for (let i = 0; i < s.length; i++) this.buf[this.pos + i] = s.charCodeAt(i);
-    this.pos += s.length;
+    // Natively: several times faster than a loop in JS for znode-sized data.
+    this.pos += this.nodeBuf.write(s, this.pos, s.length, 'latin1');
   }
   /** A latin1 string or null (the length -1). */
   nullableLatin1(s: string | null): void {

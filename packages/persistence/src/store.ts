@@ -123,8 +123,9 @@ interface Pending {
   zxid: bigint;
   payload: Uint8Array;
   size: number;
-  resolve: () => void;
-  reject: (err: PersistenceError) => void;
+  /** Absent for `write` (no promise: onSync and onFailure tell). */
+  resolve: (() => void) | undefined;
+  reject: ((err: PersistenceError) => void) | undefined;
 }
 
 interface ActiveLog {
@@ -190,6 +191,7 @@ export class TxnSnapStore {
   private drainWaiters: (() => void)[] = [];
   private durableWaiters: { zxid: bigint; resolve: () => void; reject: (e: PersistenceError) => void }[] = [];
   private syncListeners = new Set<(info: SyncInfo) => void>();
+  private failureListeners = new Set<(err: PersistenceError) => void>();
   private snapshotDueListeners = new Set<(zxid: bigint) => void>();
   private txnsSinceSnapshot = 0;
   private bytesSinceSnapshot = 0;
@@ -447,14 +449,38 @@ export class TxnSnapStore {
   append(zxid: bigint, payload: Uint8Array): Promise<void> {
     const refused = this.refuseAppend(zxid, payload);
     if (refused !== undefined) return Promise.reject(refused);
+    return new Promise<void>((resolve, reject) => this.enqueue(zxid, payload, resolve, reject));
+  }
+
+  /**
+   * Appends one txn as `append` does, without a promise per txn (a hot write path's choice):
+   * throws the PersistenceError `append` would reject with; that it is durable is told by the
+   * `onSync` listeners (`durableZxid`), that the log failed by the `onFailure` listeners.
+   */
+  write(zxid: bigint, payload: Uint8Array): void {
+    const refused = this.refuseAppend(zxid, payload);
+    if (refused !== undefined) throw refused;
+    this.enqueue(zxid, payload, undefined, undefined);
+  }
+
+  private enqueue(
+    zxid: bigint,
+    payload: Uint8Array,
+    resolve: Pending['resolve'],
+    reject: Pending['reject'],
+  ): void {
     const size = recordSize(payload.length);
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ zxid, payload, size, resolve, reject });
-      this.pendingBytes += size;
-      this.lastZxidValue = zxid;
-      this.counters.appends++;
-      this.schedule();
-    });
+    this.pending.push({ zxid, payload, size, resolve, reject });
+    this.pendingBytes += size;
+    this.lastZxidValue = zxid;
+    this.counters.appends++;
+    this.schedule();
+  }
+
+  /** Listens for the log stopping after a failed write or sync (every later write is refused). */
+  onFailure(listener: (err: PersistenceError) => void): () => void {
+    this.failureListeners.add(listener);
+    return () => this.failureListeners.delete(listener);
   }
 
   private refuseAppend(zxid: bigint, payload: Uint8Array): PersistenceError | undefined {
@@ -598,7 +624,7 @@ export class TxnSnapStore {
     this.counters.syncs++;
     this.counters.bytesWritten += bytes;
     if (batch.length > this.counters.maxBatch) this.counters.maxBatch = batch.length;
-    for (const p of batch) p.resolve();
+    for (const p of batch) p.resolve?.();
     if (this.durableWaiters.length > 0) {
       this.durableWaiters = this.durableWaiters.filter((w) => {
         if (w.zxid > durable) return true;
@@ -649,7 +675,7 @@ export class TxnSnapStore {
     const rejected = [...batch, ...this.pending];
     this.pending = [];
     this.pendingBytes = 0;
-    for (const p of rejected) p.reject(err);
+    for (const p of rejected) p.reject?.(err);
     for (const w of this.durableWaiters) w.reject(err);
     this.durableWaiters = [];
     const a = this.active;
@@ -657,6 +683,7 @@ export class TxnSnapStore {
     if (a !== undefined) void a.handle.close().catch(() => undefined);
     this.flushing = false;
     this.notifyDrained();
+    for (const l of this.failureListeners) this.notify('onFailure', () => l(err));
   }
 
   private notifyDrained(): void {

@@ -250,6 +250,37 @@ describe('I/O errors', () => {
     await r.store.close();
   });
 
+  it('write (no promise per txn): onSync tells what is durable, onFailure the failure, later writes throw', async () => {
+    const fs = new MemoryFileSystem([DIR]);
+    const { store } = await openRecovered(options(fs));
+    const durable: bigint[] = [];
+    const failures: string[] = [];
+    store.onSync((info) => durable.push(info.durableZxid));
+    store.onFailure((e) => failures.push(e.kind));
+    for (let i = 1; i <= 5; i++) store.write(BigInt(i), payloadFor(BigInt(i), 50));
+    await store.whenDurable(5n);
+    expect(durable.at(-1)).toBe(5n);
+    expect(() => store.write(5n, payloadFor(5n))).toThrow(PersistenceError);
+    fs.inject({ op: 'datasync', code: 'EIO', times: 1 });
+    store.write(6n, payloadFor(6n, 50));
+    await expect(store.whenDurable(6n)).rejects.toBeInstanceOf(PersistenceError);
+    expect(store.failed).toBeDefined();
+    expect(failures).toEqual([store.failed?.kind]);
+    expect(durable.at(-1)).toBe(5n);
+    let thrown: unknown;
+    try {
+      store.write(7n, payloadFor(7n));
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toMatchObject({ kind: 'failed' });
+    await store.close();
+    fs.clearFaults();
+    const r = await openRecovered(options(fs));
+    expect(r.txns.map((t) => t.zxid).slice(0, 5)).toEqual(range(1, 5));
+    await r.store.close();
+  });
+
   it('ENOSPC when creating a new log file', async () => {
     const fs = new MemoryFileSystem([DIR]);
     const { store } = await openRecovered(options(fs, { rollTxns: 2 }));

@@ -102,7 +102,6 @@ interface PendingTxn {
   zxid: bigint;
   time: bigint;
   txn: Txn;
-  durable: boolean;
   bytes: number;
   onApplied: (result: ApplyResult<Connection>) => void;
 }
@@ -320,6 +319,7 @@ export class ZkServer {
       'recovered data directory',
     );
     const server = new ZkServer(options, store, tree, treeOptions);
+    server.followLog();
     server.restoreSessions();
     await server.listen();
     return server;
@@ -931,7 +931,14 @@ export class ZkServer {
     });
     this.lastProposed = zxid;
     const record = encodeLogRecord(time, txn);
-    const entry: PendingTxn = { zxid, time, txn, durable: false, onApplied, bytes: record.length };
+    try {
+      this.store.write(zxid, record);
+    } catch (e) {
+      // Refused by the log (it stopped, or is overloaded past its bounds): as ZooKeeper, stop.
+      this.fail(e as Error);
+      return;
+    }
+    const entry: PendingTxn = { zxid, time, txn, onApplied, bytes: record.length };
     this.pending.push(entry);
     this.pendingBytes += record.length;
     if (
@@ -940,15 +947,6 @@ export class ZkServer {
     ) {
       this.setHold(true);
     }
-    const t0 = Date.now();
-    this.store.append(zxid, record).then(
-      () => {
-        this.counters.fsyncTime.record(Date.now() - t0);
-        entry.durable = true;
-        this.scheduleApply();
-      },
-      (e: Error) => this.fail(e),
-    );
   }
 
   /**
@@ -965,9 +963,24 @@ export class ZkServer {
   }
 
   private applyScheduled = false;
+  /** The highest zxid the txn log made durable (standalone). */
+  private durableZxid = 0n;
+
+  /**
+   * Standalone writes are logged without a promise each (the hot path): one listener learns what
+   * became durable and schedules applying it, another stops the server if the log fails.
+   */
+  private followLog(): void {
+    this.store.onSync((info) => {
+      this.counters.fsyncTime.record(info.durationMs);
+      this.durableZxid = info.durableZxid;
+      this.scheduleApply();
+    });
+    this.store.onFailure((e) => this.fail(e));
+  }
 
   private applyDurable(): void {
-    while (this.pending.length > 0 && (this.pending[0] as PendingTxn).durable) {
+    while (this.pending.length > 0 && (this.pending[0] as PendingTxn).zxid <= this.durableZxid) {
       const e = this.pending.shift() as PendingTxn;
       this.pendingBytes -= e.bytes;
       const result = this._tree.apply(e.txn, e.zxid, e.time);
