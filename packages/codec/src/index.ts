@@ -4,6 +4,7 @@ export * from './errors.js';
 export * from './frame.js';
 export * from './jute.js';
 export * from './path.js';
+export * from './pool.js';
 export * from './quorum.js';
 export * from './records.js';
 export * from './requests.js';

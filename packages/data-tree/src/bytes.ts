@@ -1,3 +1,5 @@
+import { pooledBytes } from '@zkts/codec';
+
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder('utf-8', { fatal: false });
 const TWO32 = 4294967296;
@@ -104,12 +106,10 @@ export class Writer {
     this.bytes(utf8.encode(s));
   }
   take(): Uint8Array {
-    // A Buffer off Node's pool: cheaper than a fresh ArrayBuffer for the small records of the write
-    // path (it may share its ArrayBuffer: use byteOffset when viewing it).
-    const pooled = Buffer.allocUnsafe(this.pos);
-    pooled.set(this.buf.subarray(0, this.pos));
+    const out = pooledBytes(this.pos);
+    out.set(this.buf.subarray(0, this.pos));
     this.pos = 0;
-    return new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.length);
+    return out;
   }
 }
 

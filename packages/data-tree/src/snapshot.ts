@@ -111,44 +111,73 @@ export class SnapshotStream implements IterableIterator<Uint8Array> {
     return id;
   }
 
+  /** A node copied aside before a txn changed it. */
   private writeNode(n: SavedNode): void {
-    const a = this.aclRef(n.acl);
-    const w = this.w;
-    w.u8(REC_NODE);
-    w.str(n.path);
-    w.nullableLatin1(n.data);
-    w.u32(a);
-    w.num64(n.czxid);
-    w.num64(n.mzxid);
-    w.num64(n.pzxid);
-    w.num64(n.ctime);
-    w.num64(n.mtime);
-    w.i32(n.version);
-    w.i32(n.cversion);
-    w.i32(n.aversion);
-    w.i64(n.ephemeralOwner);
-    this.count++;
+    this.writeRecord(
+      n.path,
+      n.data,
+      n.acl,
+      n.czxid,
+      n.mzxid,
+      n.pzxid,
+      n.ctime,
+      n.mtime,
+      n.version,
+      n.cversion,
+      n.aversion,
+      n.ephemeralOwner,
+    );
   }
 
   /** Writes live node `id` straight from the store's columns (the common case: no copy). */
   private writeLive(id: number): void {
-    const tree = this.tree;
-    const s = tree.store;
-    const a = this.aclRef(tree.acls.get(s.acl[id]!));
+    const s = this.tree.store;
+    this.writeRecord(
+      s.paths[id]!,
+      s.data[id] ?? null,
+      this.tree.acls.get(s.acl[id]!),
+      s.czxid[id]!,
+      s.mzxid[id]!,
+      s.pzxid[id]!,
+      s.ctime[id]!,
+      s.mtime[id]!,
+      s.version[id]!,
+      s.cversion[id]!,
+      s.aversion[id]!,
+      s.owner[id]!,
+    );
+  }
+
+  /** One node record, in the order SnapshotLoader reads it. */
+  private writeRecord(
+    path: string,
+    data: string | null,
+    acl: readonly ACL[],
+    czxid: number,
+    mzxid: number,
+    pzxid: number,
+    ctime: number,
+    mtime: number,
+    version: number,
+    cversion: number,
+    aversion: number,
+    owner: bigint,
+  ): void {
+    const a = this.aclRef(acl);
     const w = this.w;
     w.u8(REC_NODE);
-    w.str(s.paths[id]!);
-    w.nullableLatin1(s.data[id] ?? null);
+    w.str(path);
+    w.nullableLatin1(data);
     w.u32(a);
-    w.num64(s.czxid[id]!);
-    w.num64(s.mzxid[id]!);
-    w.num64(s.pzxid[id]!);
-    w.num64(s.ctime[id]!);
-    w.num64(s.mtime[id]!);
-    w.i32(s.version[id]!);
-    w.i32(s.cversion[id]!);
-    w.i32(s.aversion[id]!);
-    w.i64(s.owner[id]!);
+    w.num64(czxid);
+    w.num64(mzxid);
+    w.num64(pzxid);
+    w.num64(ctime);
+    w.num64(mtime);
+    w.i32(version);
+    w.i32(cversion);
+    w.i32(aversion);
+    w.i64(owner);
     this.count++;
   }
 

@@ -1,4 +1,4 @@
-import { CodecError, QUORUM_FRAME_HEADER } from '@zkts/codec';
+import { CodecError, pooledBytes, QUORUM_FRAME_HEADER } from '@zkts/codec';
 import type { ZabMessage } from '@zkts/zab';
 
 /** Version of the quorum-port connection protocol (the hello frame and the envelopes below). */
@@ -201,10 +201,11 @@ function frame(
   return b;
 }
 
-/** A copy in Node's buffer pool (cheaper than a fresh ArrayBuffer), as a plain Uint8Array. */
+/** A copy in Node's buffer pool (cheaper than a fresh ArrayBuffer). */
 function pooledCopy(bytes: Uint8Array): Uint8Array {
-  const b = Buffer.from(bytes);
-  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+  const out = pooledBytes(bytes.length);
+  out.set(bytes);
+  return out;
 }
 
 /**

@@ -4,7 +4,7 @@
  * requests and session touches). The member wiring itself lives in the server.
  */
 
-import { CodecError, decodeQuorumFrame, encodeQuorumFrame } from '@zkts/codec';
+import { CodecError, decodeQuorumFrame, encodeQuorumFrame, pooledBytes } from '@zkts/codec';
 import type { Txn } from '@zkts/data-tree';
 import { decodeTxn, encodeTxn } from '@zkts/data-tree';
 import type { EnsembleConfig, ServerAddress } from '@zkts/election';
@@ -142,10 +142,7 @@ function encodeRequest(m: Extract<LearnerMessage, { k: 'request' }>, maxFrameSiz
   if (ids.length > 0xffff || ids.some(([s, i]) => s.length > 0xffff || i.length > 0xffff)) {
     throw new CodecError('bad-value', 'too many or too long auth ids to forward');
   }
-  // Pooled memory (small allocations off the Buffer pool cost far less than fresh ArrayBuffers),
-  // seen as a plain Uint8Array.
-  const pooled = Buffer.allocUnsafe(size);
-  const out = new Uint8Array(pooled.buffer, pooled.byteOffset, size);
+  const out = pooledBytes(size);
   const view = new DataView(out.buffer, out.byteOffset, size);
   out[0] = COMPACT_REQUEST;
   view.setBigInt64(1, m.sessionId);
