@@ -5,7 +5,8 @@
  *
  * Builds a tree of `--nodes` znodes with `--size` bytes of data each (1000 children per parent), by
  * applying create txns, then reports heap, typed-array and RSS bytes per znode after a full GC, and
- * the rates of applying setData and create txns, and of prep + apply. With `--java`, also builds the
+ * the rates of applying setData and create txns, of prep + apply, and of serializing and loading
+ * a snapshot of the whole tree. With `--java`, also builds the
  * same tree in Apache ZooKeeper's own DataTree (packages/testkit/java/TreeMemory.java) and reports
  * its heap bytes per znode.
  */
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { DataTree, OPEN_ACL_UNSAFE, type Txn } from '@zkts/data-tree';
+import { DataTree, loadSnapshot, OPEN_ACL_UNSAFE, snapshotTree, type Txn } from '@zkts/data-tree';
 import { APACHE_ZK_CONF_DIR, APACHE_ZK_JAR, assertApacheZooKeeperInstalled } from '@zkts/testkit';
 
 const TREE_MEMORY_JAVA = fileURLToPath(
@@ -171,6 +172,22 @@ export async function run(args: string[]): Promise<void> {
     }
   });
   rows.push(['setData prep+apply/s', prepRate]);
+
+  // Snapshot: serialize the whole tree (as a server does every snapCount txns), then load it back.
+  const live = tree.nodeCount;
+  const chunks: Uint8Array[] = [];
+  const snapRate = timed(live, () => {
+    for (const c of snapshotTree(tree)) chunks.push(c);
+  });
+  const snapBytes = chunks.reduce((n, c) => n + c.length, 0);
+  rows.push(['snapshot nodes/s (serialize)', snapRate]);
+  rows.push(['snapshot bytes per znode', fmt(snapBytes / live)]);
+  let loaded = 0;
+  const loadRate = timed(live, () => {
+    loaded = loadSnapshot(chunks).nodeCount;
+  });
+  if (loaded !== live) throw new Error(`snapshot loaded ${loaded} of ${live} nodes`);
+  rows.push(['snapshot nodes/s (load)', loadRate]);
   rows.push(['digest', tree.digest.toString(16)]);
   if (args.includes('--java')) {
     const j = await javaBytesPerZnode(made, size);

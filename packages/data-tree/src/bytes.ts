@@ -7,6 +7,21 @@ const TWO32 = 4294967296;
 /** Thrown by Reader when a record runs past the bytes available. */
 export class Incomplete extends Error {
   override readonly name = 'Incomplete';
+  /** The buffer length the read needed (0 when unknown). */
+  constructor(
+    message: string,
+    readonly needed = 0,
+  ) {
+    super(message);
+  }
+}
+
+/** Whether this host stores typed-array elements least significant byte first. */
+export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Reverses the bytes of each `width`-byte element in place (little- to big-endian and back). */
+export function swapBytes(b: Uint8Array, width: number): void {
+  for (let i = 0; i + width <= b.length; i += width) b.subarray(i, i + width).reverse();
 }
 
 /** A growable big-endian byte writer. */
@@ -105,6 +120,22 @@ export class Writer {
     }
     this.bytes(utf8.encode(s));
   }
+  /** Bytes as they are, without a length. */
+  raw(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+  /** The UTF-8 bytes of `s`, without a length; `byteLength` is Buffer.byteLength(s). */
+  utf8Raw(s: string, byteLength: number): void {
+    this.ensure(byteLength);
+    this.pos += this.nodeBuf.write(s, this.pos, byteLength, 'utf8');
+  }
+  /** The bytes of a latin1 string (one per char), without a length. */
+  latin1Raw(s: string): void {
+    this.ensure(s.length);
+    this.pos += this.nodeBuf.write(s, this.pos, s.length, 'latin1');
+  }
   take(): Uint8Array {
     const out = pooledBytes(this.pos);
     out.set(this.buf.subarray(0, this.pos));
@@ -124,7 +155,14 @@ export class Reader {
     return this.buf.length - this.pos;
   }
   private need(n: number): void {
-    if (this.pos + n > this.buf.length) throw new Incomplete('truncated');
+    if (this.pos + n > this.buf.length) throw new Incomplete('truncated', this.pos + n);
+  }
+  /** The next `n` bytes as a view of the buffer. */
+  take(n: number): Uint8Array {
+    this.need(n);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
   }
   u8(): number {
     this.need(1);

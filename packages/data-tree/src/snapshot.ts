@@ -1,6 +1,6 @@
 import type { ACL } from '@zkts/codec';
 import { ErrorCode } from '@zkts/codec';
-import { Incomplete, Reader, Writer } from './bytes.js';
+import { Incomplete, LITTLE_ENDIAN, Reader, swapBytes, Writer } from './bytes.js';
 import { TreeError } from './errors.js';
 import { parentPathOf } from './path.js';
 import { NONE } from './store.js';
@@ -9,13 +9,29 @@ import { readAcl, writeAcl } from './txn-codec.js';
 
 const MAGIC = [0x5a, 0x4b, 0x54, 0x53]; // "ZKTS"
 /**
- * Version of the snapshot format. Node data is a u32 length and its bytes, or the length -1
- * (0xffffffff) for null data.
+ * Version of the snapshot format written. Version 1 held one record per node (REC_NODE); version 2
+ * holds nodes in blocks of columns (REC_BLOCK), which are written and read in bulk. Both load.
+ *
+ * Layout: the magic, the version (u8), zxid and digest (i64), the sessions (u32 count, then id i64
+ * and timeout i32 each), then records, each a tag (u8): REC_ACL (u32 ref, an ACL list) before the
+ * first node that refers to it, REC_BLOCK, and REC_END (u32 node count). Integers outside blocks are
+ * big-endian. A block is: u32 n, u32 path bytes, u32 data bytes, then columns of n little-endian
+ * values each, in this order: czxid, mzxid, pzxid, ctime, mtime (f64), ephemeralOwner (i64),
+ * version, cversion, aversion, ACL ref, data length (i32; -1 for null data); then the paths in
+ * UTF-8, separated by NUL (which a znode path cannot hold); then the data bytes of each node, one
+ * after the other.
  */
-export const SNAPSHOT_FORMAT_VERSION = 1;
+export const SNAPSHOT_FORMAT_VERSION = 2;
 const REC_END = 0;
 const REC_ACL = 1;
 const REC_NODE = 2;
+const REC_BLOCK = 3;
+const utf8d = new TextDecoder('utf-8', { fatal: false });
+/** Nodes per block at most. */
+const BLOCK_NODES = 4096;
+/** Column bytes per node in a block: six 8-byte and five 4-byte columns. */
+const NODE_COLUMN_BYTES = 6 * 8 + 5 * 4;
+const COLUMN_WIDTHS = [8, 8, 8, 8, 8, 8, 4, 4, 4, 4, 4];
 
 /** A node as the snapshot holds it: its path, data (null: ZooKeeper's null data), ACL and stat. */
 interface SavedNode extends PStat {
@@ -32,6 +48,56 @@ function savedNode(tree: DataTree<unknown>, id: number): SavedNode {
     data: s.data[id] ?? null,
     acl: tree.acls.get(s.acl[id]!),
   };
+}
+
+/** The columns of one block (BLOCK_NODES entries each), views of one buffer. */
+class Columns {
+  readonly bytes: Uint8Array;
+  readonly czxid: Float64Array;
+  readonly mzxid: Float64Array;
+  readonly pzxid: Float64Array;
+  readonly ctime: Float64Array;
+  readonly mtime: Float64Array;
+  readonly owner: BigInt64Array;
+  /** `owner` as pairs of 32-bit halves (copied without making a BigInt per node). */
+  readonly owner32: Int32Array;
+  readonly version: Int32Array;
+  readonly cversion: Int32Array;
+  readonly aversion: Int32Array;
+  readonly acl: Int32Array;
+  readonly dataLength: Int32Array;
+
+  /** Columns of `n` nodes over `bytes` (a block's column bytes, or a fresh buffer of BLOCK_NODES). */
+  constructor(
+    readonly n: number,
+    bytes = new Uint8Array(n * NODE_COLUMN_BYTES),
+  ) {
+    this.bytes = bytes;
+    const b = bytes.buffer;
+    const at = (i: number) => bytes.byteOffset + i * 8 * n;
+    const at4 = (i: number) => bytes.byteOffset + 6 * 8 * n + i * 4 * n;
+    this.czxid = new Float64Array(b, at(0), n);
+    this.mzxid = new Float64Array(b, at(1), n);
+    this.pzxid = new Float64Array(b, at(2), n);
+    this.ctime = new Float64Array(b, at(3), n);
+    this.mtime = new Float64Array(b, at(4), n);
+    this.owner = new BigInt64Array(b, at(5), n);
+    this.owner32 = new Int32Array(b, at(5), 2 * n);
+    this.version = new Int32Array(b, at4(0), n);
+    this.cversion = new Int32Array(b, at4(1), n);
+    this.aversion = new Int32Array(b, at4(2), n);
+    this.acl = new Int32Array(b, at4(3), n);
+    this.dataLength = new Int32Array(b, at4(4), n);
+  }
+
+  /** The bytes of the first `count` entries of each column, in the block's order. */
+  *slices(count: number): Generator<[Uint8Array, number]> {
+    let at = 0;
+    for (const width of COLUMN_WIDTHS) {
+      yield [this.bytes.subarray(at, at + count * width), width];
+      at += this.n * width;
+    }
+  }
 }
 
 export interface SnapshotOptions {
@@ -63,6 +129,9 @@ export class SnapshotStream implements IterableIterator<Uint8Array> {
   private done = false;
   private readonly chunkBytes: number;
   private readonly nodesPerChunk: number;
+  private readonly cols = new Columns(BLOCK_NODES);
+  private readonly pathParts: string[] = [];
+  private readonly dataParts: string[] = [];
 
   constructor(
     private readonly tree: DataTree<unknown>,
@@ -111,104 +180,112 @@ export class SnapshotStream implements IterableIterator<Uint8Array> {
     return id;
   }
 
-  /** A node copied aside before a txn changed it. */
-  private writeNode(n: SavedNode): void {
-    this.writeRecord(
-      n.path,
-      n.data,
-      n.acl,
-      n.czxid,
-      n.mzxid,
-      n.pzxid,
-      n.ctime,
-      n.mtime,
-      n.version,
-      n.cversion,
-      n.aversion,
-      n.ephemeralOwner,
-    );
-  }
-
-  /** Writes live node `id` straight from the store's columns (the common case: no copy). */
-  private writeLive(id: number): void {
+  /**
+   * Gathers up to `max` nodes from the cursor on into the columns (live nodes straight from the
+   * store, nodes changed since the stream began from their saved copies) and writes them as one
+   * block. Returns the number of nodes written.
+   */
+  private block(max: number): number {
     const s = this.tree.store;
-    this.writeRecord(
-      s.paths[id]!,
-      s.data[id] ?? null,
-      this.tree.acls.get(s.acl[id]!),
-      s.czxid[id]!,
-      s.mzxid[id]!,
-      s.pzxid[id]!,
-      s.ctime[id]!,
-      s.mtime[id]!,
-      s.version[id]!,
-      s.cversion[id]!,
-      s.aversion[id]!,
-      s.owner[id]!,
-    );
-  }
-
-  /** One node record, in the order SnapshotLoader reads it. */
-  private writeRecord(
-    path: string,
-    data: string | null,
-    acl: readonly ACL[],
-    czxid: number,
-    mzxid: number,
-    pzxid: number,
-    ctime: number,
-    mtime: number,
-    version: number,
-    cversion: number,
-    aversion: number,
-    owner: bigint,
-  ): void {
-    const a = this.aclRef(acl);
+    const acls = this.tree.acls;
+    const { paths, data } = s;
+    const sczxid = s.czxid;
+    const sowner32 = new Int32Array(s.owner.buffer, s.owner.byteOffset, 2 * s.owner.length);
+    const c = this.cols;
+    const pathParts = this.pathParts;
+    const dataParts = this.dataParts;
+    const saved = this.saved;
+    const budget = this.chunkBytes - this.w.pos;
+    let lastAcl: readonly ACL[] | undefined;
+    let lastRef = 0;
+    let id = this.cursor;
+    let k = 0;
+    let bytes = 0;
+    while (id < this.limit && k < max && bytes < budget) {
+      const copy = saved.size > 0 ? saved.get(id) : undefined;
+      let path: string;
+      let d: string | null;
+      let acl: readonly ACL[];
+      if (copy !== undefined) {
+        saved.delete(id);
+        path = copy.path;
+        d = copy.data;
+        acl = copy.acl;
+        c.czxid[k] = copy.czxid;
+        c.mzxid[k] = copy.mzxid;
+        c.pzxid[k] = copy.pzxid;
+        c.ctime[k] = copy.ctime;
+        c.mtime[k] = copy.mtime;
+        c.owner[k] = copy.ephemeralOwner;
+        c.version[k] = copy.version;
+        c.cversion[k] = copy.cversion;
+        c.aversion[k] = copy.aversion;
+      } else if (paths[id] !== '' && sczxid[id]! <= this.snapZxid) {
+        // A live node (see NodeStore.isLive: a freed id has the empty path) the snapshot covers.
+        path = paths[id]!;
+        d = data[id] ?? null;
+        acl = acls.get(s.acl[id]!);
+        c.czxid[k] = sczxid[id]!;
+        c.mzxid[k] = s.mzxid[id]!;
+        c.pzxid[k] = s.pzxid[id]!;
+        c.ctime[k] = s.ctime[id]!;
+        c.mtime[k] = s.mtime[id]!;
+        c.owner32[2 * k] = sowner32[2 * id]!;
+        c.owner32[2 * k + 1] = sowner32[2 * id + 1]!;
+        c.version[k] = s.version[id]!;
+        c.cversion[k] = s.cversion[id]!;
+        c.aversion[k] = s.aversion[id]!;
+      } else {
+        id++;
+        continue;
+      }
+      if (acl !== lastAcl) {
+        lastRef = this.aclRef(acl);
+        lastAcl = acl;
+      }
+      c.acl[k] = lastRef;
+      pathParts.push(path);
+      if (d === null) {
+        c.dataLength[k] = -1;
+        dataParts.push('');
+      } else {
+        c.dataLength[k] = d.length;
+        dataParts.push(d);
+        bytes += d.length;
+      }
+      bytes += NODE_COLUMN_BYTES + path.length;
+      k++;
+      id++;
+    }
+    this.cursor = id;
+    if (k === 0) return 0;
+    const pathText = pathParts.join('\0');
+    const dataText = dataParts.join('');
+    pathParts.length = 0;
+    dataParts.length = 0;
+    const pathBytes = Buffer.byteLength(pathText, 'utf8');
     const w = this.w;
-    w.u8(REC_NODE);
-    w.str(path);
-    w.nullableLatin1(data);
-    w.u32(a);
-    w.num64(czxid);
-    w.num64(mzxid);
-    w.num64(pzxid);
-    w.num64(ctime);
-    w.num64(mtime);
-    w.i32(version);
-    w.i32(cversion);
-    w.i32(aversion);
-    w.i64(owner);
-    this.count++;
+    w.u8(REC_BLOCK);
+    w.u32(k);
+    w.u32(pathBytes);
+    w.u32(dataText.length);
+    for (const [bytes, width] of c.slices(k)) {
+      const at = w.pos;
+      w.raw(bytes);
+      if (!LITTLE_ENDIAN) swapBytes(w.buf.subarray(at, w.pos), width);
+    }
+    w.utf8Raw(pathText, pathBytes);
+    w.latin1Raw(dataText);
+    this.count += k;
+    return k;
   }
 
   next(): IteratorResult<Uint8Array> {
     if (this.done) return { done: true, value: undefined };
-    const s = this.tree.store;
-    const paths = s.paths;
-    const czxid = s.czxid;
-    const saved = this.saved;
-    const w = this.w;
-    let id = this.cursor;
     let n = 0;
-    while (id < this.limit && w.pos < this.chunkBytes && n < this.nodesPerChunk) {
-      if (saved.size > 0) {
-        const copy = saved.get(id);
-        if (copy !== undefined) {
-          saved.delete(id);
-          this.writeNode(copy);
-          n++;
-          id++;
-          continue;
-        }
-      }
-      // A live node (see NodeStore.isLive: a freed id has the empty path) the snapshot covers.
-      if (paths[id] !== '' && czxid[id]! <= this.snapZxid) {
-        this.writeLive(id);
-        n++;
-      }
-      id++;
+    while (this.cursor < this.limit && this.w.pos < this.chunkBytes && n < this.nodesPerChunk) {
+      n += this.block(Math.min(BLOCK_NODES, this.nodesPerChunk - n));
     }
-    this.cursor = id;
     if (this.cursor >= this.limit) {
       this.w.u8(REC_END);
       this.w.u32(this.count);
@@ -231,7 +308,10 @@ export class SnapshotStream implements IterableIterator<Uint8Array> {
 
 /** Rebuilds a tree from snapshot chunks fed in order with `push`, then `finish`. */
 export class SnapshotLoader<W = number> {
-  private pending: Uint8Array = new Uint8Array(0);
+  private parts: Uint8Array[] = [];
+  private partsBytes = 0;
+  /** Bytes the next record needs before it can be read (0: unknown, try with any). */
+  private wanted = 0;
   private headerRead = false;
   private ended = false;
   private readonly tree: DataTree<W>;
@@ -248,15 +328,24 @@ export class SnapshotLoader<W = number> {
       if (chunk.length > 0) throw corrupt('bytes after the end of the snapshot');
       return;
     }
+    // Bytes of a record not complete yet wait in `parts` until there are as many as it needs, so
+    // a large block fed in small pieces is copied once, not once per piece.
+    this.parts.push(chunk);
+    this.partsBytes += chunk.length;
+    if (this.partsBytes < this.wanted) return;
     let buf: Uint8Array;
-    if (this.pending.length === 0) buf = chunk;
+    if (this.parts.length === 1) buf = chunk;
     else {
-      buf = new Uint8Array(this.pending.length + chunk.length);
-      buf.set(this.pending);
-      buf.set(chunk, this.pending.length);
+      buf = new Uint8Array(this.partsBytes);
+      let at = 0;
+      for (const p of this.parts) {
+        buf.set(p, at);
+        at += p.length;
+      }
     }
     const r = new Reader(buf);
     let mark = 0;
+    this.wanted = 0;
     try {
       if (!this.headerRead) {
         this.readHeader(r);
@@ -269,15 +358,18 @@ export class SnapshotLoader<W = number> {
       }
     } catch (e) {
       if (!(e instanceof Incomplete)) throw e;
+      this.wanted = e.needed - mark;
     }
     if (this.ended && mark < buf.length) throw corrupt('bytes after the end of the snapshot');
-    this.pending = buf.slice(mark);
+    const rest = buf.subarray(mark);
+    this.parts = rest.length > 0 ? [rest.slice()] : [];
+    this.partsBytes = rest.length;
   }
 
   private readHeader(r: Reader): void {
     for (const b of MAGIC) if (r.u8() !== b) throw corrupt('not a zkts snapshot');
     const v = r.u8();
-    if (v !== SNAPSHOT_FORMAT_VERSION) throw corrupt(`unknown snapshot version ${v}`);
+    if (v !== 1 && v !== SNAPSHOT_FORMAT_VERSION) throw corrupt(`unknown snapshot version ${v}`);
     const zxid = r.i64();
     const digest = r.i64();
     const n = r.u32();
@@ -311,13 +403,10 @@ export class SnapshotLoader<W = number> {
         aversion: r.i32(),
         ephemeralOwner: r.i64(),
       };
-      const acl = this.aclMap.get(aclRef);
-      if (acl === undefined) throw corrupt(`node ${path} refers to unknown ACL ${aclRef}`);
-      const s = this.tree.store;
-      if (s.index.has(path)) throw corrupt(`duplicate node ${path}`);
-      const id = s.alloc(path, data, this.tree.acls.acquire(acl));
+      const id = this.addNode(path, data, aclRef);
       this.tree.setPstat(id, stat);
-      this.count++;
+    } else if (tag === REC_BLOCK) {
+      this.readBlock(r);
     } else if (tag === REC_END) {
       const n = r.u32();
       if (n !== this.count) throw corrupt(`snapshot says ${n} nodes, read ${this.count}`);
@@ -327,9 +416,71 @@ export class SnapshotLoader<W = number> {
     }
   }
 
+  /** Allocates a node read from the snapshot; its stat is set by the caller. */
+  private addNode(path: string, data: string | null, aclRef: number): number {
+    if (path[0] !== '/') throw corrupt(`node path ${JSON.stringify(path)}`);
+    const acl = this.aclMap.get(aclRef);
+    if (acl === undefined) throw corrupt(`node ${path} refers to unknown ACL ${aclRef}`);
+    const s = this.tree.store;
+    if (s.index.has(path)) throw corrupt(`duplicate node ${path}`);
+    this.count++;
+    return s.alloc(path, data, this.tree.acls.acquire(acl));
+  }
+
+  private readBlock(r: Reader): void {
+    const n = r.u32();
+    const pathBytes = r.u32();
+    const dataBytes = r.u32();
+    if (n === 0 || n > BLOCK_NODES) throw corrupt(`block of ${n} nodes`);
+    // Checked as a whole first, so a block split across pushes is read once it is all there.
+    const total = n * NODE_COLUMN_BYTES + pathBytes + dataBytes;
+    if (total > r.remaining) throw new Incomplete('block', r.pos + total);
+    // Copied to an aligned buffer of their own: the columns are typed-array views of it.
+    const c = new Columns(n, r.take(n * NODE_COLUMN_BYTES).slice());
+    if (!LITTLE_ENDIAN) for (const [b, width] of c.slices(n)) swapBytes(b, width);
+    // zxids and times are whole numbers: a bit flip can make a column's double anything else.
+    for (const col of [c.czxid, c.mzxid, c.pzxid, c.ctime, c.mtime]) {
+      for (let i = 0; i < n; i++) {
+        if (!Number.isSafeInteger(col[i])) throw corrupt(`block of ${n} nodes holds a stat of ${col[i]}`);
+      }
+    }
+    const pathBuf = r.take(pathBytes);
+    const dataBuf = r.take(dataBytes);
+    const dataText = Buffer.from(dataBuf.buffer, dataBuf.byteOffset, dataBuf.byteLength);
+    const s = this.tree.store;
+    let p = 0;
+    let d = 0;
+    for (let i = 0; i < n; i++) {
+      const sep = pathBuf.indexOf(0, p);
+      const last = i === n - 1;
+      if (last ? sep >= 0 : sep < 0) throw corrupt(`block of ${n} nodes does not hold ${n} paths`);
+      const end = last ? pathBytes : sep;
+      const path = utf8d.decode(pathBuf.subarray(p, end));
+      p = end + 1;
+      const len = c.dataLength[i]!;
+      let data: string | null = null;
+      if (len >= 0) {
+        if (d + len > dataBytes) throw corrupt(`node ${path}: data runs past its block`);
+        data = dataText.toString('latin1', d, d + len);
+        d += len;
+      } else if (len !== -1) throw corrupt(`node ${path}: data length ${len}`);
+      const id = this.addNode(path, data, c.acl[i]!);
+      s.czxid[id] = c.czxid[i]!;
+      s.mzxid[id] = c.mzxid[i]!;
+      s.pzxid[id] = c.pzxid[i]!;
+      s.ctime[id] = c.ctime[i]!;
+      s.mtime[id] = c.mtime[i]!;
+      s.version[id] = c.version[i]!;
+      s.cversion[id] = c.cversion[i]!;
+      s.aversion[id] = c.aversion[i]!;
+      s.owner[id] = c.owner[i]!;
+    }
+    if (d !== dataBytes) throw corrupt(`block of ${n} nodes holds ${dataBytes - d} stray data bytes`);
+  }
+
   /** Links the nodes, rebuilds indexes and checks the digest. */
   finish(): DataTree<W> {
-    if (!this.ended || this.pending.length > 0) throw corrupt('snapshot is truncated');
+    if (!this.ended || this.partsBytes > 0) throw corrupt('snapshot is truncated');
     const tree = this.tree;
     const s = tree.store;
     const root = s.index.get('/');

@@ -122,6 +122,33 @@ const NON_ASCII = /[^ -~]/;
 const n64 = (v: bigint): number => Number(v);
 const b64 = (v: number): bigint => BigInt(v);
 
+/** A copy of a stat to change (field by field: object spread is several times slower here). */
+function copyStat(s: PStat): PStat {
+  return {
+    czxid: s.czxid,
+    mzxid: s.mzxid,
+    pzxid: s.pzxid,
+    ctime: s.ctime,
+    mtime: s.mtime,
+    version: s.version,
+    cversion: s.cversion,
+    aversion: s.aversion,
+    ephemeralOwner: s.ephemeralOwner,
+  };
+}
+
+/** The change record that follows `r` (same path) at `zxid`. */
+function nextRecord(
+  r: ChangeRecord,
+  zxid: bigint,
+  stat: PStat,
+  childCount: number,
+  acl: readonly ACL[],
+  dataLength: number,
+): ChangeRecord {
+  return { zxid, path: r.path, stat, childCount, acl, dataLength };
+}
+
 /**
  * The znode tree: deterministic apply of txns, the leader's prep step (request -> txn) with its
  * outstanding changes, reads with ACL checks and watch registration, watches, quotas, the tree
@@ -875,12 +902,11 @@ export class DataTree<W = number> {
         const dataLength = req.data?.length ?? 0;
         this.checkQuota(path, node.dataLength, dataLength, false);
         const version = checkVersion(node.stat!.version, req.version, path);
-        this.addRecord({
-          ...node,
-          zxid,
-          stat: { ...node.stat!, version, mtime: n64(ctx.time), mzxid: n64(zxid) },
-          dataLength,
-        });
+        const stat = copyStat(node.stat!);
+        stat.version = version;
+        stat.mtime = n64(ctx.time);
+        stat.mzxid = n64(zxid);
+        this.addRecord(nextRecord(node, zxid, stat, node.childCount, node.acl, dataLength));
         return { type: 'setData', path, data: req.data, version };
       }
       case 'setACL': {
@@ -890,7 +916,9 @@ export class DataTree<W = number> {
         const node = this.recordFor(path);
         this.checkAcl(node.acl, Perms.ADMIN, ctx, path);
         const version = checkVersion(node.stat!.aversion, req.version, path);
-        this.addRecord({ ...node, zxid, stat: { ...node.stat!, aversion: version }, acl });
+        const stat = copyStat(node.stat!);
+        stat.aversion = version;
+        this.addRecord(nextRecord(node, zxid, stat, node.childCount, acl, node.dataLength));
         return { type: 'setACL', path, acl, version };
       }
       case 'check': {
@@ -914,12 +942,11 @@ export class DataTree<W = number> {
           const parentPath = parentPathOf(p);
           try {
             const parent = this.recordFor(parentPath === '' ? '/' : parentPath);
-            this.addRecord({
-              ...parent,
-              zxid,
-              stat: { ...parent.stat!, pzxid: n64(zxid) },
-              childCount: parent.childCount - 1,
-            });
+            const stat = copyStat(parent.stat!);
+            stat.pzxid = n64(zxid);
+            this.addRecord(
+              nextRecord(parent, zxid, stat, parent.childCount - 1, parent.acl, parent.dataLength),
+            );
           } catch (e) {
             if (!(e instanceof TreeError)) throw e;
           }
@@ -959,12 +986,9 @@ export class DataTree<W = number> {
       checkVersion(node.stat!.version, req.version, path);
       if (node.childCount > 0) throw new TreeError(ErrorCode.NotEmpty, path);
     }
-    this.addRecord({
-      ...parent,
-      zxid,
-      stat: { ...parent.stat!, pzxid: n64(zxid) },
-      childCount: parent.childCount - 1,
-    });
+    const stat = copyStat(parent.stat!);
+    stat.pzxid = n64(zxid);
+    this.addRecord(nextRecord(parent, zxid, stat, parent.childCount - 1, parent.acl, parent.dataLength));
     this.addRecord({ zxid, path, stat: null, childCount: -1, acl: [], dataLength: 0 });
     return { type: req.type, path };
   }
@@ -1036,12 +1060,12 @@ export class DataTree<W = number> {
     }
     const z = n64(ctx.zxid);
     const t = n64(ctx.time);
-    this.addRecord({
-      ...parent,
-      zxid: ctx.zxid,
-      stat: { ...parent.stat!, cversion: newCversion, pzxid: z },
-      childCount: parent.childCount + 1,
-    });
+    const parentStat = copyStat(parent.stat!);
+    parentStat.cversion = newCversion;
+    parentStat.pzxid = z;
+    this.addRecord(
+      nextRecord(parent, ctx.zxid, parentStat, parent.childCount + 1, parent.acl, parent.dataLength),
+    );
     this.addRecord({
       zxid: ctx.zxid,
       path,

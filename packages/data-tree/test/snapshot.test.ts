@@ -1,13 +1,17 @@
 import { CreateMode, ErrorCode } from '@zkts/codec';
 import { describe, expect, it } from 'vitest';
+import { Writer } from '../src/bytes.js';
 import {
-  type DataTree,
+  DataTree,
   loadSnapshot,
+  OPEN_ACL_UNSAFE,
   quotaLimitPath,
   quotaStatPath,
   SnapshotLoader,
   snapshotTree,
+  TreeError,
 } from '../src/index.js';
+import { writeAcl } from '../src/txn-codec.js';
 import { Harness } from './harness.js';
 
 function dump(t: DataTree<unknown>): Record<string, unknown> {
@@ -130,5 +134,86 @@ describe('snapshots', () => {
     expect(() => loadSnapshot([new Uint8Array([1, 2, 3, 4, 5])])).toThrow(
       expect.objectContaining({ code: ErrorCode.MarshallingError }),
     );
+  });
+
+  it('turn every flipped or missing byte into a TreeError or a tree, never another error', () => {
+    const h = new Harness();
+    h.session(3n);
+    h.create('/a', 'abc');
+    h.create('/a/b', '', CreateMode.EPHEMERAL, { session: 3n });
+    h.run({ type: 'create', path: '/n', data: null, acl: OPEN_ACL_UNSAFE, flags: 0 });
+    h.create('/u-é', 'x');
+    const all = new Uint8Array(Buffer.concat([...snapshotTree(h.tree)]));
+    let refused = 0;
+    const tryLoad = (bytes: Uint8Array) => {
+      try {
+        loadSnapshot([bytes]);
+      } catch (e) {
+        expect(e).toBeInstanceOf(TreeError);
+        refused++;
+      }
+    };
+    for (let i = 0; i < all.length; i++) {
+      for (const mask of [0x01, 0x80, 0xff]) {
+        const bad = all.slice();
+        bad[i]! ^= mask;
+        tryLoad(bad);
+      }
+      tryLoad(all.subarray(0, i));
+    }
+    // Every truncation is refused, and most flips (the digest covers paths, data and stats).
+    expect(refused).toBeGreaterThan(all.length * 3);
+  });
+
+  it('load snapshots written in format 1 (a record per node)', () => {
+    const tree = new DataTree<unknown>();
+    tree.apply(
+      {
+        sessionId: 0n,
+        cxid: 0,
+        body: {
+          type: 'create',
+          path: '/v1',
+          data: new Uint8Array([1, 2]),
+          acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }],
+          ephemeral: false,
+          parentCVersion: 1,
+        },
+      },
+      5n,
+      99n,
+    );
+    const w = new Writer();
+    for (const b of [0x5a, 0x4b, 0x54, 0x53, 1]) w.u8(b);
+    w.i64(tree.lastZxid);
+    w.i64(tree.digest);
+    w.u32(0);
+    const acls = new Map<unknown, number>();
+    const paths = tree.paths().sort();
+    for (const path of paths) {
+      const acl = tree.aclOf(path)!;
+      let ref = [...acls].find(([a]) => JSON.stringify(a) === JSON.stringify(acl))?.[1];
+      if (ref === undefined) {
+        ref = acls.size;
+        acls.set(acl, ref);
+        w.u8(1);
+        w.u32(ref);
+        writeAcl(w, acl);
+      }
+      const id = tree.store.index.get(path)!;
+      const p = tree.pstatOf(id);
+      w.u8(2);
+      w.str(path);
+      w.nullableLatin1(tree.store.data[id] ?? null);
+      w.u32(ref);
+      for (const v of [p.czxid, p.mzxid, p.pzxid, p.ctime, p.mtime]) w.num64(v);
+      for (const v of [p.version, p.cversion, p.aversion]) w.i32(v);
+      w.i64(p.ephemeralOwner);
+    }
+    w.u8(0);
+    w.u32(paths.length);
+    const back = loadSnapshot([w.take()]);
+    expect(dump(back)).toEqual(dump(tree));
+    expect(back.digest).toBe(tree.digest);
   });
 });

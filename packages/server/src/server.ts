@@ -109,7 +109,20 @@ interface PendingTxn {
 /** Bytes of the log record: the txn's wall time, then the txn. */
 function encodeLogRecord(time: bigint, txn: Txn): Uint8Array {
   const out = encodeTxn(txn, 8);
-  new DataView(out.buffer, out.byteOffset, 8).setBigInt64(0, time);
+  const t = Number(time);
+  if (t >= 0 && t <= Number.MAX_SAFE_INTEGER) {
+    // Written byte by byte: a DataView per record showed in profiles of the write path.
+    const hi = Math.floor(t / 4294967296);
+    const lo = t - hi * 4294967296;
+    out[0] = hi >>> 24;
+    out[1] = hi >>> 16;
+    out[2] = hi >>> 8;
+    out[3] = hi;
+    out[4] = lo >>> 24;
+    out[5] = lo >>> 16;
+    out[6] = lo >>> 8;
+    out[7] = lo;
+  } else new DataView(out.buffer, out.byteOffset, 8).setBigInt64(0, time);
   return out;
 }
 
@@ -175,7 +188,9 @@ export class ZkServer {
   private readonly sessionConns = new Map<bigint, Connection>();
   private readonly connections = new Set<Connection>();
   private readonly perIp = new Map<string, number>();
-  private readonly pending: PendingTxn[] = [];
+  /** Standalone writes waiting for the log, oldest first from `pendingHead` on. */
+  private readonly pending: (PendingTxn | undefined)[] = [];
+  private pendingHead = 0;
   private pendingBytes = 0;
   private holding = false;
   private lastProposed: bigint;
@@ -943,7 +958,7 @@ export class ZkServer {
     this.pendingBytes += record.length;
     if (
       !this.holding &&
-      (this.pendingBytes > MAX_PENDING_WRITE_BYTES || this.pending.length > MAX_PENDING_WRITES)
+      (this.pendingBytes > MAX_PENDING_WRITE_BYTES || this.pendingWrites > MAX_PENDING_WRITES)
     ) {
       this.setHold(true);
     }
@@ -980,8 +995,10 @@ export class ZkServer {
   }
 
   private applyDurable(): void {
-    while (this.pending.length > 0 && (this.pending[0] as PendingTxn).zxid <= this.durableZxid) {
-      const e = this.pending.shift() as PendingTxn;
+    const pending = this.pending;
+    while (this.pendingHead < pending.length && pending[this.pendingHead]!.zxid <= this.durableZxid) {
+      const e = pending[this.pendingHead]!;
+      pending[this.pendingHead++] = undefined;
       this.pendingBytes -= e.bytes;
       const result = this._tree.apply(e.txn, e.zxid, e.time);
       this.counters.commitCount++;
@@ -989,10 +1006,17 @@ export class ZkServer {
       this.afterApply(e.txn, result);
       e.onApplied(result);
     }
+    if (this.pendingHead === pending.length) {
+      pending.length = 0;
+      this.pendingHead = 0;
+    } else if (this.pendingHead > 1024 && this.pendingHead * 2 > pending.length) {
+      pending.splice(0, this.pendingHead);
+      this.pendingHead = 0;
+    }
     if (
       this.holding &&
       this.pendingBytes <= MAX_PENDING_WRITE_BYTES / 2 &&
-      this.pending.length <= MAX_PENDING_WRITES / 2
+      this.pendingWrites <= MAX_PENDING_WRITES / 2
     ) {
       this.setHold(false);
     }
@@ -1002,7 +1026,7 @@ export class ZkServer {
     this.holding = on;
     for (const c of this.connections) c.hold(on);
     this.log.warn(
-      { pendingWrites: this.pending.length, pendingBytes: this.pendingBytes },
+      { pendingWrites: this.pendingWrites, pendingBytes: this.pendingBytes },
       on ? 'too many writes waiting for the disk: not reading from clients' : 'resuming reading from clients',
     );
   }
@@ -1012,6 +1036,7 @@ export class ZkServer {
     this.fatalError = e;
     this.log.error({ err: e.message }, 'txn log failed: no further writes can be made durable; stopping');
     this.pending.length = 0;
+    this.pendingHead = 0;
     for (const c of this.connections) c.close('server stopped after a storage failure');
     for (const l of this.fatalListeners) l(e);
   }
@@ -1220,8 +1245,9 @@ export class ZkServer {
         ? undefined
         : { k: 'request', sessionId: conn.sessionId, cxid: xid, authIds: conn.authIds, frame };
     this.submitWrite(conn, conn.sessionId, xid, treeRequest, forward, (result) => {
-      this.counters.updateLatency.record(Date.now() - t0);
-      this.counters.latency.record(Date.now() - t0);
+      const ms = Date.now() - t0;
+      this.counters.updateLatency.record(ms);
+      this.counters.latency.record(ms);
       conn.lastZxid = result.zxid;
       if (request.type === 'check' && result.err === 0) {
         // A check outside multi has no reply ZooKeeper can write (a SetDataResponse without a
@@ -1471,7 +1497,12 @@ export class ZkServer {
   }
 
   private get outstandingRequests(): number {
-    return this.pending.length + this.replicating;
+    return this.pendingWrites + this.replicating;
+  }
+
+  /** Standalone writes waiting for the log. */
+  private get pendingWrites(): number {
+    return this.pending.length - this.pendingHead;
   }
 
   /** What an ensemble member adds to `conf`, as ZooKeeper names it. */
