@@ -136,6 +136,12 @@ export class Writer {
     this.ensure(s.length);
     this.pos += this.nodeBuf.write(s, this.pos, s.length, 'latin1');
   }
+  /** The bytes written so far as a view of this writer's buffer, valid until the next write. */
+  lend(): Uint8Array {
+    const out = this.buf.subarray(0, this.pos);
+    this.pos = 0;
+    return out;
+  }
   take(): Uint8Array {
     const out = pooledBytes(this.pos);
     out.set(this.buf.subarray(0, this.pos));

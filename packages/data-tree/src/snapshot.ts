@@ -105,6 +105,12 @@ export interface SnapshotOptions {
   chunkBytes?: number;
   /** Nodes serialized per `next()` at most. Default: as many as fill a chunk. */
   nodesPerChunk?: number;
+  /**
+   * Each chunk is a view of the stream's own buffer, overwritten by the next `next()`: for a
+   * consumer that copies or writes every chunk before it asks for the next (as
+   * `TxnSnapStore.writeSnapshot` does), a snapshot then allocates no chunks. Default false.
+   */
+  lendChunks?: boolean;
 }
 
 /**
@@ -129,6 +135,7 @@ export class SnapshotStream implements IterableIterator<Uint8Array> {
   private done = false;
   private readonly chunkBytes: number;
   private readonly nodesPerChunk: number;
+  private readonly lendChunks: boolean;
   private readonly cols = new Columns(BLOCK_NODES);
   private readonly pathParts: string[] = [];
   private readonly dataParts: string[] = [];
@@ -139,6 +146,7 @@ export class SnapshotStream implements IterableIterator<Uint8Array> {
   ) {
     this.chunkBytes = options.chunkBytes ?? 64 * 1024;
     this.nodesPerChunk = options.nodesPerChunk ?? Number.POSITIVE_INFINITY;
+    this.lendChunks = options.lendChunks ?? false;
     this.w = new Writer(this.chunkBytes + 1024);
     this.zxid = tree.lastZxid;
     this.snapZxid = Number(tree.lastZxid);
@@ -291,7 +299,7 @@ export class SnapshotStream implements IterableIterator<Uint8Array> {
       this.w.u32(this.count);
       this.release();
     }
-    return { done: false, value: this.w.take() };
+    return { done: false, value: this.lendChunks ? this.w.lend() : this.w.take() };
   }
 
   return(): IteratorResult<Uint8Array> {

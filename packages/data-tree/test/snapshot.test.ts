@@ -66,6 +66,19 @@ describe('snapshots', () => {
     expect(back.expiredNodes(h.time + 100n)).toEqual(['/t']);
   });
 
+  it('lend one buffer for every chunk when asked to', () => {
+    const h = populated();
+    const copies: Uint8Array[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    for (const c of snapshotTree(h.tree, { chunkBytes: 512, lendChunks: true })) {
+      buffers.add(c.buffer);
+      copies.push(c.slice());
+    }
+    expect(copies.length).toBeGreaterThan(3);
+    expect(buffers.size).toBeLessThanOrEqual(2);
+    expect(loadSnapshot(copies).digest).toBe(h.tree.digest);
+  });
+
   it('keep producing bounded chunks', () => {
     const h = populated();
     for (const c of snapshotTree(h.tree, { chunkBytes: 512 })) expect(c.length).toBeLessThan(512 + 600);

@@ -18,7 +18,10 @@ import {
 import type { FileHandle, FileSystem } from './fs.js';
 import { BlockReader } from './log-reader.js';
 
-/** Byte chunks of a point-in-time view, as the data tree's serializer produces them. */
+/**
+ * Byte chunks of a point-in-time view, as the data tree's serializer produces them. Each chunk is
+ * copied or written before the next is asked for, so a producer may reuse one buffer for all.
+ */
 export type SnapshotChunks = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
 export interface SnapshotInfo {

@@ -59,6 +59,30 @@ describe('snapshots', () => {
     await r.store.close();
   });
 
+  it('is done with each chunk before it asks for the next (a producer may reuse one buffer)', async () => {
+    const { store } = await openRecovered({ dataDir: dir, snapshotBufferBytes: 1024 });
+    const expected = [payloadFor(1n, 100), payloadFor(2n, 3000), payloadFor(3n, 700), payloadFor(4n, 50)];
+    const shared = new Uint8Array(4000);
+    function* reusing(): Generator<Uint8Array> {
+      for (const c of expected) {
+        shared.set(c);
+        yield shared.subarray(0, c.length);
+        shared.fill(0xee);
+      }
+    }
+    async function* reusingAsync(): AsyncGenerator<Uint8Array> {
+      yield* reusing();
+    }
+    await store.writeSnapshot(5n, reusing());
+    await store.writeSnapshot(6n, reusingAsync());
+    await store.close();
+    const r = await openRecovered({ dataDir: dir });
+    expect(r.snapshot).toEqual({ zxid: 6n, chunks: expected });
+    await r.store.close();
+    const older = await readFile(join(dir, 'snapshot.5'));
+    expect(older.includes(Buffer.from(expected[1]!))).toBe(true);
+  });
+
   it('keeps appending while a large snapshot streams', async () => {
     const { store } = await openRecovered({ dataDir: dir });
     let snapshotDone = false;

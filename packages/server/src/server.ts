@@ -1058,7 +1058,8 @@ export class ZkServer {
     if (this.snapshotting || this.stopped) return;
     this.snapshotting = true;
     try {
-      const stream = snapshotTree(this.tree);
+      // The store copies or writes each chunk before it asks for the next.
+      const stream = snapshotTree(this.tree, { lendChunks: true });
       const info = await this.store.writeSnapshot(stream.zxid, stream);
       this.log.info({ zxid: `0x${info.zxid.toString(16)}`, ms: info.durationMs }, 'snapshot written');
     } catch (e) {
