@@ -60,8 +60,9 @@ const FLAGS: Record<OpenMode, string> = {
   replace: 'w+',
 };
 
-class NodeFileHandle implements FileHandle {
-  constructor(private readonly fd: number) {}
+/** @internal A file of the real file system (its descriptor lets a worker thread write to it). */
+export class NodeFileHandle implements FileHandle {
+  constructor(readonly fd: number) {}
 
   async write(data: Uint8Array, position: number): Promise<void> {
     let done = 0;

@@ -15,8 +15,9 @@ import {
   SNAP_VERSION,
   TMP_SUFFIX,
 } from './format.js';
-import type { FileHandle, FileSystem } from './fs.js';
+import { type FileHandle, type FileSystem, NodeFileHandle } from './fs.js';
 import { BlockReader } from './log-reader.js';
+import { ThreadedSnapshotWrites } from './snapshot-thread.js';
 
 /**
  * Byte chunks of a point-in-time view, as the data tree's serializer produces them. Each chunk is
@@ -39,7 +40,8 @@ function isAsyncIterable(x: SnapshotChunks): x is AsyncIterable<Uint8Array> {
 /**
  * Streams `chunks` into `snapshot.<zxid>.tmp` through a bounded buffer (each full buffer is one
  * awaited write, so the event loop keeps running), appends the trailer, fsyncs, renames the file
- * into place and fsyncs the directory.
+ * into place and fsyncs the directory. With `offThread` (real file system only), full buffers are
+ * checksummed and written by a worker thread, a few buffers in flight.
  */
 export async function writeSnapshotFile(
   fs: FileSystem,
@@ -47,6 +49,7 @@ export async function writeSnapshotFile(
   zxid: bigint,
   chunks: SnapshotChunks,
   bufferBytes: number,
+  offThread = false,
 ): Promise<SnapshotInfo> {
   const finalPath = join(dir, fileName(SNAP_PREFIX, zxid));
   const tmpPath = finalPath + TMP_SUFFIX;
@@ -57,25 +60,37 @@ export async function writeSnapshotFile(
     throw toPersistenceError(err, 'create snapshot', tmpPath);
   }
   let closed = false;
+  let threaded: ThreadedSnapshotWrites | undefined;
   try {
-    const buf = new Uint8Array(bufferBytes);
+    if (offThread && handle instanceof NodeFileHandle) {
+      threaded = new ThreadedSnapshotWrites(handle.fd, bufferBytes);
+    }
+    let buf = threaded?.buffer ?? new Uint8Array(bufferBytes);
     let used = 0;
     let filePos = 0;
     let crc = 0;
     let count = 0;
     const flush = async (): Promise<void> => {
       if (used === 0) return;
-      const out = buf.subarray(0, used);
-      crc = checksum(out, crc);
-      await handle.write(out, filePos);
+      if (threaded !== undefined) {
+        await threaded.flush(used, filePos);
+        buf = threaded.buffer;
+      } else {
+        const out = buf.subarray(0, used);
+        crc = checksum(out, crc);
+        await handle.write(out, filePos);
+      }
       filePos += used;
       used = 0;
     };
     const put = async (b: Uint8Array): Promise<void> => {
       if (used + b.length > buf.length) await flush();
       if (b.length > buf.length) {
-        crc = checksum(b, crc);
-        await handle.write(b, filePos);
+        if (threaded !== undefined) threaded.writeCopy(b, filePos);
+        else {
+          crc = checksum(b, crc);
+          await handle.write(b, filePos);
+        }
         filePos += b.length;
         return;
       }
@@ -121,6 +136,7 @@ export async function writeSnapshotFile(
       }
     }
     await flush();
+    if (threaded !== undefined) crc = await threaded.end();
     const bodyLength = filePos - SNAP_HEADER_BYTES;
     const trailer = encodeSnapTrailer(bodyLength, crc);
     await handle.write(trailer, filePos);
@@ -132,6 +148,9 @@ export async function writeSnapshotFile(
     await fs.syncDir(dir);
     return { zxid, path: finalPath, bytes: filePos, chunks: count };
   } catch (err) {
+    // The worker may still be writing to the descriptor: it must not be closed (and its number
+    // reused) before the worker is done with it.
+    if (threaded !== undefined) await threaded.end().catch(() => undefined);
     if (!closed) await handle.close().catch(() => undefined);
     await fs.unlink(tmpPath).catch(() => undefined);
     throw toPersistenceError(err, 'write snapshot', tmpPath);

@@ -1,7 +1,9 @@
+import { closeSync, openSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryFileSystem, PersistenceError, TxnSnapStore } from '../src/index.js';
+import { ThreadedSnapshotWrites } from '../src/snapshot-thread.js';
 import { CapturingLogger, openRecovered, payloadFor, tempDir, zxid } from './helpers.js';
 
 let dir: string;
@@ -81,6 +83,40 @@ describe('snapshots', () => {
     await r.store.close();
     const older = await readFile(join(dir, 'snapshot.5'));
     expect(older.includes(Buffer.from(expected[1]!))).toBe(true);
+  });
+
+  it('writes the same file on a worker thread as on the event loop', async () => {
+    const chunks = chunksFor(3, 3000);
+    chunks.push(payloadFor(9n, 5000)); // larger than the write buffer
+    const files: Buffer[] = [];
+    for (const snapshotThread of [true, false]) {
+      const sub = join(dir, String(snapshotThread));
+      const { store } = await openRecovered({ dataDir: sub, snapshotBufferBytes: 4096, snapshotThread });
+      await store.writeSnapshot(7n, chunks);
+      await store.close();
+      files.push(await readFile(join(sub, 'snapshot.7')));
+      const r = await openRecovered({ dataDir: sub });
+      expect(r.snapshot).toEqual({ zxid: 7n, chunks });
+      await r.store.close();
+    }
+    expect(files[0]!.length).toBeGreaterThan(3000 * 8);
+    expect(files[0]!.equals(files[1]!)).toBe(true);
+  });
+
+  it("reports the worker thread's write errors", async () => {
+    const path = join(dir, 'read-only');
+    await writeFile(path, 'x');
+    const fd = openSync(path, 'r');
+    try {
+      const w = new ThreadedSnapshotWrites(fd, 64);
+      w.buffer.fill(1);
+      await w.flush(64, 0);
+      await w.flush(10, 64);
+      await expect(w.end()).rejects.toMatchObject({ code: 'EBADF' });
+    } finally {
+      closeSync(fd);
+    }
+    expect(await readFile(path, 'utf8')).toBe('x');
   });
 
   it('keeps appending while a large snapshot streams', async () => {
