@@ -15,7 +15,7 @@
  * /proc), which background load disturbs far less than throughput.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -45,6 +45,9 @@ interface Target {
 
 async function startZkts(main = SERVER_MAIN, name = 'zkts'): Promise<Target> {
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`pnpm build\` first`);
+  if (!statSync(main).isFile()) {
+    throw new Error(`${main} is not a server's entry point (a build's apps/server/dist/main.js)`);
+  }
   const dir = await mkdtemp(join(tmpdir(), 'bench-zkts-'));
   const port = await freePort();
   const cfg = join(dir, 'zoo.cfg');
