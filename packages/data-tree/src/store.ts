@@ -26,6 +26,8 @@ export class NodeStore {
   next = new Int32Array(0);
   prev = new Int32Array(0);
   owner = new BigInt64Array(0);
+  /** `owner` as 32-bit halves in host order (a view of the same memory). */
+  owner32 = new Int32Array(0);
   /** Cached digest of each node, and the CRC state after its path and data (see DataTree). */
   dig = new Uint32Array(0);
   pdc = new Int32Array(0);
@@ -81,6 +83,7 @@ export class NodeStore {
     const o = new BigInt64Array(cap);
     o.set(this.owner);
     this.owner = o;
+    this.owner32 = new Int32Array(o.buffer);
     this.cap = cap;
   }
 

@@ -1,6 +1,6 @@
 import { type ACL, CreateMode, ErrorCode, type Id, Perms, pathProblem, type Stat } from '@zkts/codec';
 import { AclCache, aclAllows, checkAcl, fixupAcl, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
-import { bytesToLatin1, latin1ToBytes } from './bytes.js';
+import { bytesToLatin1, LITTLE_ENDIAN, latin1ToBytes } from './bytes.js';
 import { crcBytes, crcLatin1 } from './crc32.js';
 import { assertNever, badArguments, noNode, TreeError } from './errors.js';
 import { parentPathOf, sequenceSuffix } from './path.js';
@@ -242,13 +242,15 @@ export class DataTree<W = number> {
     return this.statCrc(id, this.pathDataCrc(id));
   }
 
-  private pathDataCrc(id: number): number {
+  /** The CRC state after node `id`'s path and data; `bytes`, when given, are its data as bytes. */
+  private pathDataCrc(id: number, bytes?: Uint8Array | null): number {
     const s = this.store;
     const path = s.paths[id]!;
     let crc = ~0;
     if (path !== '/') {
       crc = NON_ASCII.test(path) ? crcBytes(crc, textEncoder.encode(path)) : crcLatin1(crc, path);
     }
+    if (bytes !== undefined) return bytes === null ? crc : crcBytes(crc, bytes);
     const data = s.data[id] ?? null;
     return data === null ? crc : crcLatin1(crc, data);
   }
@@ -264,19 +266,23 @@ export class DataTree<W = number> {
     v.setInt32(40, s.version[id]!);
     v.setInt32(44, s.cversion[id]!);
     v.setInt32(48, s.aversion[id]!);
-    v.setBigInt64(52, s.owner[id]!);
+    // The owner's halves straight from the column (reading the BigInt64Array would make a BigInt).
+    const o = s.owner32;
+    v.setInt32(52, o[LITTLE_ENDIAN ? 2 * id + 1 : 2 * id]!);
+    v.setInt32(56, o[LITTLE_ENDIAN ? 2 * id : 2 * id + 1]!);
     return ~crcBytes(crc, this.scratch) >>> 0;
   }
 
   /**
    * @internal Recomputes node `id`'s digest after a change and moves the tree digest by the
-   * difference. Only a change of data (or a new node) re-reads path and data; stat-only changes
-   * continue the cached CRC over the 60 stat bytes.
+   * difference. Only a change of data (or a new node) re-reads path and data (`bytes`, the data as
+   * bytes when the caller has them: faster than the stored string); stat-only changes continue the
+   * cached CRC over the 60 stat bytes.
    */
-  rehash(id: number, dataChanged: boolean): void {
+  rehash(id: number, dataChanged: boolean, bytes?: Uint8Array | null): void {
     const s = this.store;
     if (s.paths[id]!.startsWith('/zookeeper/')) return;
-    if (dataChanged) s.pdc[id] = this.pathDataCrc(id);
+    if (dataChanged) s.pdc[id] = this.pathDataCrc(id, bytes);
     const d = this.statCrc(id, s.pdc[id]!);
     this.digestSub(s.dig[id]!);
     s.dig[id] = d;
@@ -518,7 +524,7 @@ export class DataTree<W = number> {
     s.mtime[id] = time;
     s.owner[id] = owner;
     s.link(parent, id);
-    this.rehash(id, true);
+    this.rehash(id, true, data);
     const kind = this.kind(owner);
     if (kind === 'container') this.containers.add(path);
     else if (kind === 'ttl') this.ttls.add(path);
@@ -595,7 +601,7 @@ export class DataTree<W = number> {
     s.mtime[id] = time;
     s.mzxid[id] = zxid;
     s.version[id] = version;
-    this.rehash(id, true);
+    this.rehash(id, true, data);
     const prefix = this.maxPrefixWithQuota(path);
     if (prefix !== undefined) this.updateQuotaStat(prefix, (data?.length ?? 0) - before, 0);
     this.watches.onDataChanged(path, this.notes);
