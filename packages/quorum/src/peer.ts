@@ -34,6 +34,7 @@ import {
   QUORUM_CONNECTION_VERSION,
   type QuorumWireMessage,
   type SnapshotChunks,
+  snapParts,
   toWire,
 } from './wire.js';
 
@@ -99,6 +100,11 @@ export interface QuorumPeerOptions {
   readonly maxFrameSize?: number;
   /** Bytes queued on one Zab connection before it is closed as too slow (default 64 MiB). */
   readonly maxSendQueueBytes?: number;
+  /**
+   * Largest snapshot a learner accepts from its leader (SNAP travels in parts of at most a frame
+   * each; default 4 GiB). A larger one closes the connection.
+   */
+  readonly maxSnapshotBytes?: number;
   /** Largest txn payload `propose` / `forward` accept (default 1 MiB). */
   readonly maxPayloadBytes?: number;
   /** Proposals in flight at the leader (Zab's maxOutstanding, default 1000). */
@@ -122,7 +128,17 @@ interface Conn {
   readonly socket: Socket;
   /** Frames written in this turn of the event loop are gathered and leave together (one syscall). */
   corked: boolean;
+  /**
+   * A SNAP leaving in parts, paced by the socket draining; the frames made meanwhile wait in
+   * `backlog` (bounded by maxSendQueueBytes) and follow the last part.
+   */
+  snap?: { parts: Iterator<QuorumWireMessage>; backlog: Uint8Array[]; backlogBytes: number };
 }
+
+/** A SNAP leaves in parts of about this many bytes (less when frames are smaller). */
+const SNAP_PART_BYTES = 1024 * 1024;
+/** Parts are written while the connection has less than this queued. */
+const SNAP_PACE_BYTES = 4 * 1024 * 1024;
 
 interface Waiter {
   resolve(zxid: bigint): void;
@@ -159,6 +175,8 @@ interface LearnerRole {
   retry: NodeJS.Timeout | undefined;
   /** Frames produced before the connection is up (bounded). */
   readonly outbox: QuorumWireMessage[];
+  /** The parts of a SNAP received so far (see `snap` in wire.ts). */
+  snapIn: { zxid: bigint; chunks: Uint8Array[]; bytes: number } | undefined;
   /** Forwarded requests waiting for the leader's reply, by request id. */
   readonly forwards: Map<number, Waiter>;
   tick: NodeJS.Timeout | undefined;
@@ -227,6 +245,7 @@ export class QuorumPeer {
 
   private readonly maxFrame: number;
   private readonly maxQueue: number;
+  private readonly maxSnapshot: number;
   private readonly maxPayload: number;
   private readonly maxForwards: number;
   private readonly retryMs: number;
@@ -239,12 +258,14 @@ export class QuorumPeer {
     this.observers = observers;
     this.maxFrame = opts.maxFrameSize ?? 64 * 1024 * 1024;
     this.maxQueue = opts.maxSendQueueBytes ?? 64 * 1024 * 1024;
+    this.maxSnapshot = opts.maxSnapshotBytes ?? 4 * 1024 ** 3;
     this.maxPayload = opts.maxPayloadBytes ?? 1024 * 1024;
     this.maxForwards = opts.maxPendingForwards ?? 10_000;
     this.retryMs = opts.connectRetryMs ?? 100;
     for (const [name, v] of [
       ['maxFrameSize', this.maxFrame],
       ['maxSendQueueBytes', this.maxQueue],
+      ['maxSnapshotBytes', this.maxSnapshot],
       ['maxPayloadBytes', this.maxPayload],
       ['maxPendingForwards', this.maxForwards],
       ['connectRetryMs', this.retryMs],
@@ -617,6 +638,7 @@ export class QuorumPeer {
       connecting: undefined,
       retry: undefined,
       outbox: [],
+      snapIn: undefined,
       forwards: new Map(),
       tick: undefined,
       serving: false,
@@ -838,6 +860,10 @@ export class QuorumPeer {
         this.writeFrame(c, this.lastEncoded.frame);
         return;
       }
+      if (m.type === 'SNAP') {
+        this.sendSnap(c, m.zxid, m.snapshot);
+        return;
+      }
       const frame = this.encode(c, { t: 'zab', m });
       if (frame === undefined) return;
       if (key !== undefined) this.lastEncoded = { key, frame };
@@ -886,8 +912,52 @@ export class QuorumPeer {
     }
   }
 
+  /**
+   * Sends a SNAP in parts (see `snap` in wire.ts), a few MiB queued at a time: a snapshot may be
+   * larger than a frame and than the send queue's bound.
+   */
+  private sendSnap(c: Conn, zxid: bigint, chunks: SnapshotChunks): void {
+    if (c.socket.destroyed) return;
+    const partBytes = Math.max(1, Math.min(SNAP_PART_BYTES, this.maxFrame - 1024));
+    c.snap = { parts: snapParts(zxid, chunks, partBytes), backlog: [], backlogBytes: 0 };
+    this.pumpSnap(c);
+  }
+
+  private pumpSnap(c: Conn): void {
+    const snap = c.snap;
+    if (snap === undefined || c.socket.destroyed) return;
+    while (c.socket.writableLength < SNAP_PACE_BYTES) {
+      const next = snap.parts.next();
+      if (next.done === true) {
+        c.snap = undefined;
+        for (const f of snap.backlog) this.writeFrame(c, f);
+        return;
+      }
+      const frame = this.encode(c, next.value);
+      if (frame === undefined) return;
+      this.queueFrame(c, frame);
+    }
+    c.socket.once('drain', () => this.pumpSnap(c));
+  }
+
   private writeFrame(c: Conn, frame: Uint8Array): void {
     if (c.socket.destroyed) return;
+    const snap = c.snap;
+    if (snap !== undefined) {
+      // Behind a SNAP still leaving: in order, after its last part.
+      if (snap.backlogBytes + frame.length > this.maxQueue) {
+        this.log('warn', `Closing the connection to ${c.sid}: more than ${this.maxQueue} bytes queued`);
+        c.socket.destroy();
+        return;
+      }
+      snap.backlog.push(frame);
+      snap.backlogBytes += frame.length;
+      return;
+    }
+    this.queueFrame(c, frame);
+  }
+
+  private queueFrame(c: Conn, frame: Uint8Array): void {
     if (c.socket.writableLength + frame.length > this.maxQueue) {
       this.log('warn', `Closing the connection to ${c.sid}: more than ${this.maxQueue} bytes queued`);
       c.socket.destroy();
@@ -1030,7 +1100,7 @@ export class QuorumPeer {
     const handle = (f: unknown) => {
       if (role.conns.get(sid) !== conn) return;
       const w = toWire(f);
-      if (w === undefined || w.t === 'hello' || w.t === 'rep') {
+      if (w === undefined || w.t === 'hello' || w.t === 'rep' || w.t === 'snap') {
         this.log('warn', `Closing the connection of learner ${sid}: malformed or unexpected message`);
         socket.destroy();
         return;
@@ -1132,6 +1202,7 @@ export class QuorumPeer {
       socket.on('close', () => {
         if (role.conn !== conn) return;
         role.conn = undefined;
+        role.snapIn = undefined;
         this.feed(role, { type: 'disconnected', peer: role.leaderId });
       });
       socket.on('data', (chunk: Buffer) => {
@@ -1146,7 +1217,18 @@ export class QuorumPeer {
         for (const f of frames) {
           if (role.conn !== conn) return;
           const w = toWire(f);
-          if (w?.t === 'zab') {
+          if (w?.t === 'snap') {
+            const problem = this.snapPart(role, w);
+            if (problem !== undefined) {
+              this.log('warn', `Closing the connection to leader ${role.leaderId}: ${problem}`);
+              socket.destroy();
+              return;
+            }
+          } else if (role.snapIn !== undefined) {
+            this.log('warn', `Closing the connection to leader ${role.leaderId}: a message inside a SNAP`);
+            socket.destroy();
+            return;
+          } else if (w?.t === 'zab') {
             this.logSync(w.m);
             this.feed(role, { type: 'message', from: role.leaderId, msg: w.m });
           } else if (w?.t === 'rep') this.reply(role, w);
@@ -1161,6 +1243,24 @@ export class QuorumPeer {
         }
       });
     });
+  }
+
+  /** Takes one part of a SNAP; hands the SNAP to Zab after the last. A problem closes the connection. */
+  private snapPart(role: LearnerRole, w: Extract<QuorumWireMessage, { t: 'snap' }>): string | undefined {
+    const s = role.snapIn ?? { zxid: w.zxid, chunks: [], bytes: 0 };
+    if (s.zxid !== w.zxid) return `SNAP parts of 0x${s.zxid.toString(16)} and 0x${w.zxid.toString(16)}`;
+    for (const c of w.chunks) {
+      s.bytes += c.length;
+      s.chunks.push(c);
+    }
+    if (s.bytes > this.maxSnapshot) return `a snapshot larger than ${this.maxSnapshot} bytes`;
+    role.snapIn = w.last ? undefined : s;
+    if (w.last) {
+      const m: PeerZabMessage = { type: 'SNAP', zxid: s.zxid, snapshot: s.chunks };
+      this.logSync(m);
+      this.feed(role, { type: 'message', from: role.leaderId, msg: m });
+    }
+    return undefined;
   }
 
   private reply(role: LearnerRole, w: Extract<QuorumWireMessage, { t: 'rep' }>): void {

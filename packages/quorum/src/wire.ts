@@ -2,7 +2,7 @@ import { CodecError, pooledBytes, QUORUM_FRAME_HEADER } from '@zkts/codec';
 import type { ZabMessage } from '@zkts/zab';
 
 /** Version of the quorum-port connection protocol (the hello frame and the envelopes below). */
-export const QUORUM_CONNECTION_VERSION = 2;
+export const QUORUM_CONNECTION_VERSION = 3;
 
 /** A snapshot as it travels in SNAP: the host's chunks. */
 export type SnapshotChunks = readonly Uint8Array[];
@@ -15,13 +15,21 @@ export type PeerZabMessage = ZabMessage<Uint8Array, SnapshotChunks>;
  * learner opens the connection and sends `hello` first. `req` / `rep` are this package's addition
  * to Zab's message set: a learner forwards a write to the leader, which answers with the zxid once
  * the txn is committed (or with the reason it was not proposed). `app` carries the host's own
- * learner-to-leader notices (the server's session touches), fire and forget.
+ * learner-to-leader notices (the server's session touches), fire and forget. `snap` carries Zab's
+ * SNAP in parts (a snapshot may be larger than a frame): the learner hands the SNAP to Zab once the
+ * part marked `last` is in; nothing else travels on the connection between the parts.
  */
 export type QuorumWireMessage =
   | { readonly t: 'hello'; readonly protocol: number; readonly sid: number }
   | { readonly t: 'zab'; readonly m: PeerZabMessage }
   | { readonly t: 'req'; readonly id: number; readonly data: Uint8Array }
   | { readonly t: 'app'; readonly data: Uint8Array }
+  | {
+      readonly t: 'snap';
+      readonly zxid: bigint;
+      readonly chunks: readonly Uint8Array[];
+      readonly last: boolean;
+    }
   | {
       readonly t: 'rep';
       readonly id: number;
@@ -55,6 +63,16 @@ export function toWire(frame: unknown): QuorumWireMessage | undefined {
     case 'app': {
       const data = bytes(f.data);
       return data === undefined ? undefined : { t: 'app', data };
+    }
+    case 'snap': {
+      const zxid = big(f.zxid);
+      if (zxid === undefined || typeof f.last !== 'boolean' || !Array.isArray(f.chunks)) return undefined;
+      const chunks: Uint8Array[] = [];
+      for (const c of f.chunks) {
+        if (!(c instanceof Uint8Array)) return undefined;
+        chunks.push(c);
+      }
+      return { t: 'snap', zxid, chunks, last: f.last };
     }
     case 'rep': {
       if (typeof f.id !== 'number') return undefined;
@@ -123,6 +141,33 @@ function toZab(v: unknown): PeerZabMessage | undefined {
   }
 }
 
+/**
+ * A SNAP as `snap` messages of at most about `partBytes` of chunks each (a chunk larger than that is
+ * cut in pieces: the state machine reads the chunks as one stream of bytes).
+ */
+export function* snapParts(
+  zxid: bigint,
+  chunks: readonly Uint8Array[],
+  partBytes: number,
+): Generator<Extract<QuorumWireMessage, { t: 'snap' }>> {
+  let part: Uint8Array[] = [];
+  let bytes = 0;
+  for (const chunk of chunks) {
+    for (let at = 0; at < chunk.length || (at === 0 && chunk.length === 0); at += partBytes) {
+      const piece = chunk.subarray(at, at + partBytes);
+      if (bytes > 0 && bytes + piece.length > partBytes) {
+        yield { t: 'snap', zxid, chunks: part, last: false };
+        part = [];
+        bytes = 0;
+      }
+      part.push(piece);
+      bytes += piece.length;
+      if (chunk.length === 0) break;
+    }
+  }
+  yield { t: 'snap', zxid, chunks: part, last: true };
+}
+
 // ------------------------------------------------------------------ compact encoding
 
 /**
@@ -176,6 +221,7 @@ export function encodeCompactFrame(msg: QuorumWireMessage): Uint8Array | undefin
     case 'app':
       return frame(Compact.Notice, 0, msg.data, () => {});
     case 'hello':
+    case 'snap':
       return undefined;
     default: {
       const never: never = msg;

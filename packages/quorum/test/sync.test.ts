@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { QuorumPeerOptions } from '../src/index.js';
 import {
   ensembleConfigText,
   type Member,
@@ -25,12 +26,12 @@ describe('synchronisation of a returning member', () => {
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
   });
 
-  async function ensemble(snapCount?: number) {
+  async function ensemble(snapCount?: number, extra: Partial<QuorumPeerOptions> = {}) {
     const cfg = await ensembleConfigText(3);
     const dirs = await Promise.all([1, 2, 3].map(() => tempDir()));
     for (const d of dirs) cleanups.push(d.remove);
     const members = await Promise.all(
-      [1, 2, 3].map((id) => startMember(cfg, id, (dirs[id - 1] as { path: string }).path, snapCount)),
+      [1, 2, 3].map((id) => startMember(cfg, id, (dirs[id - 1] as { path: string }).path, snapCount, extra)),
     );
     cleanups.push(async () => {
       for (const m of members) await stopMember(m).catch(() => {});
@@ -39,9 +40,15 @@ describe('synchronisation of a returning member', () => {
     return { cfg, members };
   }
 
-  async function restart(cfg: string, members: Member[], id: number, snapCount?: number): Promise<Member> {
+  async function restart(
+    cfg: string,
+    members: Member[],
+    id: number,
+    snapCount?: number,
+    extra: Partial<QuorumPeerOptions> = {},
+  ): Promise<Member> {
     const i = members.findIndex((m) => m.id === id);
-    const m = await startMember(cfg, id, (members[i] as Member).dir, snapCount);
+    const m = await startMember(cfg, id, (members[i] as Member).dir, snapCount, extra);
     members[i] = m;
     return m;
   }
@@ -84,6 +91,46 @@ describe('synchronisation of a returning member', () => {
     expect(back.sm.restores.length).toBe(1);
     expect(back.sm.history()).toEqual(stays.sm.history());
     expect(back.sm.history()).toHaveLength(110);
+  }, 60_000);
+
+  /** The SNAP scenario: f is behind everything the next leader holds; returns f once back. */
+  async function snapScenario(extra: Partial<QuorumPeerOptions>, backExtra = extra, size = 10) {
+    const { cfg, members } = await ensemble(undefined, extra);
+    const l1 = settledOn(members) as number;
+    const [f, stays] = members.filter((m) => m.id !== l1) as [Member, Member];
+    await writeAll(byId(members, l1), 'a'.repeat(size), 50);
+    await stopMember(f);
+    const zs1 = await writeAll(byId(members, l1), 'b'.repeat(size), 50);
+    const top1 = zs1.reduce((a, b) => (b > a ? b : a));
+    await waitUntil('the remaining follower applied', () => stays.peer.appliedZxid >= top1);
+    await stopMember(byId(members, l1));
+    const back = await restart(cfg, members, f.id, undefined, backExtra);
+    return { back, stays };
+  }
+
+  it('SNAP larger than a frame travels in parts, the txns after it in order', async () => {
+    // 100 entries of about 300 bytes: a 30 KB snapshot (one chunk) in frames of at most 2 KiB.
+    const { back, stays } = await snapScenario({ maxFrameSize: 2048 }, { maxFrameSize: 2048 }, 300);
+    const pair = [stays, back];
+    await waitUntil('the two settle', () => settledOn(pair) === stays.id);
+    const zs = await writeAll(back, 'c', 10);
+    const top = zs.reduce((a, b) => (b > a ? b : a));
+    await waitUntil('applied', () => pair.every((m) => m.peer.appliedZxid >= top));
+    expect(syncLines(back).some((l) => l.includes('Getting a snapshot'))).toBe(true);
+    expect(back.sm.restores.length).toBe(1);
+    expect(back.sm.history()).toEqual(stays.sm.history());
+    expect(back.sm.history()).toHaveLength(110);
+  }, 60_000);
+
+  it('a learner refuses a SNAP larger than maxSnapshotBytes', async () => {
+    const { back, stays } = await snapScenario(
+      { maxFrameSize: 2048 },
+      { maxFrameSize: 2048, maxSnapshotBytes: 4096 },
+      300,
+    );
+    await waitUntil('refused', () => back.logs.some((l) => l.includes('a snapshot larger than 4096 bytes')));
+    expect(back.sm.restores).toEqual([]);
+    expect(back.peer.appliedZxid).toBeLessThan(stays.peer.appliedZxid);
   }, 60_000);
 
   it('TRUNC: an old leader drops the txn it logged but never committed', async () => {
