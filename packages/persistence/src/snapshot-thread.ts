@@ -4,17 +4,17 @@ import { Worker } from 'node:worker_threads';
  * A worker thread that checksums and writes snapshot buffers, so that a server's event loop only
  * serializes its tree: the CRC-32 of a snapshot of a large tree (tens of MB, every snapCount txns)
  * and the write calls run beside it. Real file system only (the worker writes to a file
- * descriptor); one worker per process, started with the first snapshot, never keeping the process
- * alive.
+ * descriptor); one worker per process, started with the first snapshot, keeping the process alive
+ * only while a snapshot is being written through it.
  *
  * Protocol: `write` messages carry a buffer (transferred, and transferred back once written), the
  * descriptor and the file position; `end` answers with the CRC-32 of everything written for that
  * stream, or the first error. The worker handles messages in order, one at a time.
  */
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { writeSync } = require('node:fs');
-const { crc32 } = require('node:zlib');
+import { parentPort } from 'node:worker_threads';
+import { writeSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 const streams = new Map();
 parentPort.on('message', (m) => {
   let s = streams.get(m.stream);
@@ -61,7 +61,8 @@ const states = new Map<number, StreamState>();
 
 function theWorker(): Worker {
   if (worker !== undefined) return worker;
-  const w = new Worker(WORKER_SOURCE, { eval: true });
+  // A data: URL is always loaded as a module, whatever the process's own module flags are.
+  const w = new Worker(new URL(`data:text/javascript,${encodeURIComponent(WORKER_SOURCE)}`));
   w.unref();
   w.on('message', (r: Reply) => {
     const s = states.get(r.stream);
@@ -111,6 +112,8 @@ export class ThreadedSnapshotWrites {
     private readonly depth = 4,
   ) {
     states.set(this.stream, this.state);
+    // Referenced while streams are open: a process whose only work left is this snapshot waits.
+    if (states.size === 1) this.worker.ref();
     this.buffer = new Uint8Array(bufferBytes);
   }
 
@@ -151,7 +154,7 @@ export class ThreadedSnapshotWrites {
       this.state.endWaiter = resolve;
       this.post({ op: 'end' });
     });
-    states.delete(this.stream);
+    this.release();
     if (reply.error !== undefined) {
       throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
     }
@@ -160,9 +163,13 @@ export class ThreadedSnapshotWrites {
 
   private checkAlive(): void {
     if (this.lost || worker !== this.worker) {
-      states.delete(this.stream);
+      this.release();
       throw new Error('snapshot writer thread stopped');
     }
+  }
+
+  private release(): void {
+    if (states.delete(this.stream) && states.size === 0) this.worker.unref();
   }
 
   private post(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): void {

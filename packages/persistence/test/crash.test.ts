@@ -120,3 +120,44 @@ describe('SIGKILL crash tests with real processes', () => {
     expect(totalAcked).toBeGreaterThan(0);
   });
 });
+
+describe('a process whose last work is a snapshot', () => {
+  it(
+    'stays alive until the snapshot written on the worker thread is complete',
+    { timeout: 60_000 },
+    async () => {
+      const dataDir = join(work.dir, 'last-work');
+      // 64 chunks of 256 KiB: many buffers through the worker thread, then nothing else to do.
+      const script = `
+      import { pathToFileURL } from 'node:url';
+      const { TxnSnapStore } = await import(pathToFileURL(${JSON.stringify(`${libDir}/index.js`)}).href);
+      const store = await TxnSnapStore.open({ dataDir: ${JSON.stringify(dataDir)} });
+      await store.recover();
+      const chunks = Array.from({ length: 64 }, (_, i) => new Uint8Array(256 * 1024).fill(i));
+      store.writeSnapshot(9n, chunks).then(() => process.stdout.write('written\\n'));
+    `;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.add(child);
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      children.delete(child);
+      expect(err).toBe('');
+      expect(code).toBe(0);
+      expect(out).toBe('written\n');
+      const r = await openRecovered({ dataDir });
+      expect(r.snapshot?.zxid).toBe(9n);
+      expect(r.snapshot?.chunks.length).toBe(64);
+      expect(r.snapshot?.chunks[63]).toEqual(new Uint8Array(256 * 1024).fill(63));
+      await r.store.close();
+    },
+  );
+});
