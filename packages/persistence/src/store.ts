@@ -36,6 +36,12 @@ export interface StoreOptions {
   fs?: FileSystem;
   /** Create missing directories (ZooKeeper's `zookeeper.datadir.autocreate`); default true. */
   createDirs?: boolean;
+  /**
+   * ZooKeeper's `forceSync`: false skips the fdatasync after each group-commit write (and the
+   * fsync after growing a file), so a txn counts as durable once the OS has it: faster, and lost
+   * with the machine (not with the process). Snapshots are always synced. Default true.
+   */
+  forceSync?: boolean;
   /** Upper bound of one group-commit write (one write, one fdatasync); default 1 MiB. */
   maxBatchBytes?: number;
   /** Largest txn payload accepted; default 1 MiB + 1 KiB (above jute.maxbuffer). */
@@ -180,6 +186,7 @@ export class TxnSnapStore {
   private readonly snapSizeBytes: number;
   private readonly snapshotBufferBytes: number;
   private readonly snapshotThread: boolean;
+  private readonly forceSync: boolean;
   private readonly snapRetainCount: number;
   private readonly purgeIntervalHours: number;
 
@@ -246,6 +253,7 @@ export class TxnSnapStore {
       64,
     );
     this.snapshotThread = options.snapshotThread ?? true;
+    this.forceSync = options.forceSync ?? true;
     this.snapRetainCount = positiveInt('snapRetainCount', options.snapRetainCount ?? 3, 3);
     const hours = options.purgeIntervalHours ?? 0;
     if (!Number.isFinite(hours) || hours < 0) {
@@ -609,8 +617,11 @@ export class TxnSnapStore {
         metadataChanged = true;
       }
       await a.handle.write(buf, a.pos);
-      if (metadataChanged) await a.handle.sync();
-      else await a.handle.datasync();
+      // forceSync=no: written is as durable as it gets.
+      if (this.forceSync) {
+        if (metadataChanged) await a.handle.sync();
+        else await a.handle.datasync();
+      }
       if (created) await this.fs.syncDir(this.dataLogDir);
       a.pos = end;
       a.txns += batch.length;

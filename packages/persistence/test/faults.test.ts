@@ -104,6 +104,31 @@ describe('crash simulation (lost unsynced writes)', () => {
   });
 });
 
+describe('forceSync', () => {
+  it('off: appends resolve without an fdatasync, and a restart of the process keeps them', async () => {
+    const fs = new MemoryFileSystem([DIR]);
+    const { store } = await openRecovered(options(fs, { forceSync: false }));
+    await appendSequential(store, 1, 20);
+    expect(store.durableZxid).toBe(20n);
+    expect(fs.calls.get('datasync') ?? 0).toBe(0);
+    await store.close();
+    const r = await openRecovered(options(fs));
+    expect(r.txns.map((t) => t.zxid)).toEqual(range(1, 20));
+    await r.store.close();
+  });
+
+  it('on (the default): every group commit is synced', async () => {
+    const fs = new MemoryFileSystem([DIR]);
+    const { store } = await openRecovered(options(fs));
+    await appendSequential(store, 1, 20);
+    expect(fs.calls.get('datasync') ?? 0).toBeGreaterThanOrEqual(19);
+    await store.close();
+    const r = await openRecovered(options(fs.crash()));
+    expect(r.txns.map((t) => t.zxid)).toEqual(range(1, 20));
+    await r.store.close();
+  });
+});
+
 describe('torn tails and corruption', () => {
   async function setup(n: number, extra: Partial<StoreOptions> = {}): Promise<MemoryFileSystem> {
     const fs = new MemoryFileSystem([DIR]);

@@ -49,6 +49,8 @@ export interface ServerConfig {
   minSessionTimeout: number;
   maxSessionTimeout: number;
   snapCount: number;
+  /** `forceSync` (`zookeeper.forceSync`): false = no fdatasync after txn log writes. */
+  forceSync: boolean;
   snapRetainCount: number;
   /** Hours between purges; 0 = autopurge off. */
   purgeIntervalHours: number;
@@ -239,6 +241,9 @@ const SETTERS: Record<string, Setter> = {
   snapCount: (w, l, c) => {
     c.snapCount = int(w, l, 2);
   },
+  forceSync: (w, l, c) => {
+    c.forceSync = bool(w, l);
+  },
   'autopurge.snapRetainCount': (w, l, c) => {
     c.snapRetainCount = int(w, l, 0);
   },
@@ -333,7 +338,6 @@ const ACCEPTED_WITHOUT_EFFECT = new Set([
   'commitLogCount',
   'snapSizeLimitInKb',
   'txnLogSizeLimitInKb',
-  'forceSync',
   'leaderServes',
   'cnxTimeout',
   'electionPortBindRetry',
@@ -369,6 +373,7 @@ function defaults(): MutableConfig {
     minSessionTimeout: -1,
     maxSessionTimeout: -1,
     snapCount: 100_000,
+    forceSync: true,
     snapRetainCount: 3,
     purgeIntervalHours: 0,
     juteMaxBuffer: 0xfffff,

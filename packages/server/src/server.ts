@@ -283,6 +283,7 @@ export class ZkServer {
       dataLogDir: c.dataLogDir,
       createDirs: true,
       snapCount: c.snapCount,
+      forceSync: c.forceSync,
       snapRetainCount: c.snapRetainCount,
       // A txn is at most one request frame plus its header: never refuse what a client may send.
       maxTxnBytes: c.juteMaxBuffer + 1024 + 4096,

@@ -99,6 +99,13 @@ describe('parseConfig', () => {
     expect(config.enforceQuota).toBe(true);
   });
 
+  it('reads forceSync (fsync after txn log writes unless no)', () => {
+    expect(parseConfig('dataDir=/d').config.forceSync).toBe(true);
+    expect(parseConfig('dataDir=/d\nforceSync=no').config.forceSync).toBe(false);
+    expect(parseConfig('dataDir=/d\nzookeeper.forceSync=yes').config.forceSync).toBe(true);
+    expect(parseConfig('dataDir=/d\nforceSync=no').warnings).toEqual([]);
+  });
+
   it('enables every four-letter word with *, and only srvr by default', () => {
     expect(parseConfig('dataDir=/d\n4lw.commands.whitelist=*').config.fourLetterWords.size).toBe(15);
     expect([...parseConfig('dataDir=/d').config.fourLetterWords]).toEqual(['srvr']);
@@ -117,6 +124,7 @@ describe('parseConfig', () => {
     ['server.1=localhost:2888:3888:witness', 'server.1', 2],
     ['extendedTypesEnabled=maybe', 'extendedTypesEnabled', 2],
     ['peerType=boss', 'peerType', 2],
+    ['forceSync=sometimes', 'forceSync', 2],
   ])('rejects %s naming the key and the line', (line, key, lineNo) => {
     const err = errorOf(() => parseConfig(`dataDir=/d\n${line}\n`, 'my.cfg'));
     expect(err.kind).toBe('config');
