@@ -370,7 +370,8 @@ export class SnapshotLoader<W = number> {
     }
     if (this.ended && mark < buf.length) throw corrupt('bytes after the end of the snapshot');
     const rest = buf.subarray(mark);
-    this.parts = rest.length > 0 ? [rest.slice()] : [];
+    // A copy (new Uint8Array, not slice: a Buffer's slice is a view of the chunk).
+    this.parts = rest.length > 0 ? [new Uint8Array(rest)] : [];
     this.partsBytes = rest.length;
   }
 
@@ -443,8 +444,9 @@ export class SnapshotLoader<W = number> {
     // Checked as a whole first, so a block split across pushes is read once it is all there.
     const total = n * NODE_COLUMN_BYTES + pathBytes + dataBytes;
     if (total > r.remaining) throw new Incomplete('block', r.pos + total);
-    // Copied to an aligned buffer of their own: the columns are typed-array views of it.
-    const c = new Columns(n, r.take(n * NODE_COLUMN_BYTES).slice());
+    // Copied to an aligned buffer of their own (the columns are typed-array views of it); not with
+    // slice, which for a Buffer chunk (a SNAP off the network) is a view at any offset.
+    const c = new Columns(n, new Uint8Array(r.take(n * NODE_COLUMN_BYTES)));
     if (!LITTLE_ENDIAN) for (const [b, width] of c.slices(n)) swapBytes(b, width);
     // zxids and times are whole numbers: a bit flip can make a column's double anything else.
     for (const col of [c.czxid, c.mzxid, c.pzxid, c.ctime, c.mtime]) {

@@ -122,6 +122,19 @@ describe('snapshots', () => {
     expect(h.tree.touchHooks.size).toBe(0);
   });
 
+  it('load from Buffers at any offset (as a SNAP arrives off the network)', () => {
+    const h = populated();
+    const odd = [...snapshotTree(h.tree, { chunkBytes: 700 })].map((c) =>
+      Buffer.concat([Buffer.alloc(3), c]).subarray(3),
+    );
+    expect(odd.some((c) => c.byteOffset % 8 !== 0)).toBe(true);
+    expect(dump(loadSnapshot(odd))).toEqual(dump(h.tree));
+    const l = new SnapshotLoader();
+    const all = Buffer.concat([Buffer.alloc(5), ...odd]).subarray(5);
+    for (let off = 0; off < all.length; off += 333) l.push(all.subarray(off, off + 333));
+    expect(l.finish().digest).toBe(h.tree.digest);
+  });
+
   it('load when fed in arbitrary pieces', () => {
     const h = populated();
     const all = Buffer.concat([...snapshotTree(h.tree)]);

@@ -143,7 +143,9 @@ export class ThreadedSnapshotWrites {
   /** Writes `bytes` (copied: the caller keeps them) at `position`. */
   writeCopy(bytes: Uint8Array, position: number): void {
     this.checkAlive();
-    const copy = bytes.slice();
+    // A copy in a buffer of its own (a Buffer's slice would be a view, and transferring its
+    // buffer would take Node's shared pool away).
+    const copy = new Uint8Array(bytes);
     this.post({ op: 'write', buf: copy.buffer, length: copy.length, position, pooled: false }, [copy.buffer]);
   }
 

@@ -88,11 +88,15 @@ describe('snapshots', () => {
   it('writes the same file on a worker thread as on the event loop', async () => {
     const chunks = chunksFor(3, 3000);
     chunks.push(payloadFor(9n, 5000)); // larger than the write buffer
+    // A Buffer in Node's shared pool, larger than the write buffer: copied, never transferred.
+    const pooled = Buffer.from(payloadFor(10n, 4500));
+    const written = [...chunks, pooled];
+    chunks.push(payloadFor(10n, 4500));
     const files: Buffer[] = [];
     for (const snapshotThread of [true, false]) {
       const sub = join(dir, String(snapshotThread));
       const { store } = await openRecovered({ dataDir: sub, snapshotBufferBytes: 4096, snapshotThread });
-      await store.writeSnapshot(7n, chunks);
+      await store.writeSnapshot(7n, written);
       await store.close();
       files.push(await readFile(join(sub, 'snapshot.7')));
       const r = await openRecovered({ dataDir: sub });
@@ -100,6 +104,7 @@ describe('snapshots', () => {
       await r.store.close();
     }
     expect(files[0]!.length).toBeGreaterThan(3000 * 8);
+    expect(pooled.buffer.byteLength).toBeGreaterThan(0); // not detached
     expect(files[0]!.equals(files[1]!)).toBe(true);
   });
 
