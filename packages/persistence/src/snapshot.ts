@@ -75,6 +75,10 @@ export async function writeSnapshotFile(
       if (threaded !== undefined) {
         await threaded.flush(used, filePos);
         buf = threaded.buffer;
+        // The worker usually hands a buffer back at once, and awaiting that lets no I/O in: yield
+        // a turn of the event loop per buffer, so a large snapshot never holds it for longer
+        // than one buffer's worth of chunks (as an awaited write of its own did).
+        await new Promise<void>((resolve) => setImmediate(resolve));
       } else {
         const out = buf.subarray(0, used);
         crc = checksum(out, crc);

@@ -108,6 +108,37 @@ describe('snapshots', () => {
     expect(files[0]!.equals(files[1]!)).toBe(true);
   });
 
+  it('lets the event loop run between buffers while the worker thread writes', async () => {
+    const { store } = await openRecovered({ dataDir: dir, snapshotBufferBytes: 64 * 1024 });
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    // The longest run of chunks taken without a turn of the event loop in between.
+    let longest = 0;
+    let run = 0;
+    let seen = 0;
+    function* chunks(): Generator<Uint8Array> {
+      for (let i = 0; i < 256; i++) {
+        if (turns === seen) run++;
+        else {
+          seen = turns;
+          run = 1;
+        }
+        longest = Math.max(longest, run);
+        yield payloadFor(BigInt(i), 16 * 1024);
+      }
+    }
+    await store.writeSnapshot(3n, chunks());
+    ticking = false;
+    // 16 KiB chunks in 64 KiB buffers: a turn per buffer, so at most about 4 chunks in a row.
+    expect(longest).toBeLessThanOrEqual(5);
+    await store.close();
+  });
+
   it("reports the worker thread's write errors", async () => {
     const path = join(dir, 'read-only');
     await writeFile(path, 'x');
