@@ -1058,14 +1058,17 @@ export class ZkServer {
   private async takeSnapshot(): Promise<void> {
     if (this.snapshotting || this.stopped) return;
     this.snapshotting = true;
+    // The store copies or writes each chunk before it asks for the next.
+    const stream = snapshotTree(this.tree, { lendChunks: true });
     try {
-      // The store copies or writes each chunk before it asks for the next.
-      const stream = snapshotTree(this.tree, { lendChunks: true });
       const info = await this.store.writeSnapshot(stream.zxid, stream);
       this.log.info({ zxid: `0x${info.zxid.toString(16)}`, ms: info.durationMs }, 'snapshot written');
     } catch (e) {
       this.log.warn({ err: String(e) }, 'snapshot failed');
     } finally {
+      // A write that failed before reading the stream to its end (the file could not even be
+      // created) must not leave its copy-on-write hook on the tree.
+      stream.return();
       this.snapshotting = false;
     }
   }
