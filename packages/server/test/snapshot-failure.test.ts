@@ -40,7 +40,7 @@ describe('a snapshot that cannot be written', () => {
     try {
       for (let i = 0; i < 12; i++) {
         await new Promise<void>((res, rej) =>
-          c.create(`/n${i}`, Buffer.from('x'), (e: Error | null) => (e ? rej(e) : res())),
+          c.create(`/n${i}`, Buffer.from('x'), (e) => (e ? rej(e) : res())),
         );
       }
       const deadline = Date.now() + 10_000;
