@@ -71,7 +71,7 @@ export class DiskAdapter {
    * Writes a snapshot of the applied state in the background, after the writes issued so far;
    * appends go on meanwhile, barriers wait for it. Resolves once it is durable.
    */
-  snapshot(zxid: bigint, chunks: SnapshotChunks): Promise<void> {
+  snapshot(zxid: bigint, chunks: Iterable<Uint8Array>): Promise<void> {
     const run = this.tail
       .catch(() => {})
       .then(() => this.store.writeSnapshot(zxid, chunks))

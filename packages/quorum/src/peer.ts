@@ -47,6 +47,14 @@ import {
 export interface ReplicatedStateMachine {
   apply(zxid: bigint, payload: Uint8Array): void;
   snapshot(): readonly Uint8Array[];
+  /**
+   * Optional: the state as of the last applied txn as a stream read later, a chunk at a time,
+   * while txns keep being applied (a point-in-time view; a chunk may be reused once the next is
+   * asked for). Used for the snapshots the store asks for, instead of `snapshot()`, so that a
+   * large state is neither serialized at once nor held whole; `return()` is called when the
+   * write ends, read to the end or not.
+   */
+  snapshotStream?(): Iterator<Uint8Array> & Iterable<Uint8Array>;
   restore(zxid: bigint, chunks: readonly Uint8Array[]): void;
 }
 
@@ -1327,14 +1335,25 @@ export class QuorumPeer {
     // moves the store forward): it is taken at a later apply.
     if (zxid <= this.lastSnapshotZxid || zxid > this.opts.store.lastZxid) return false;
     this.lastSnapshotZxid = zxid;
-    let chunks: SnapshotChunks;
+    const sm = this.opts.stateMachine;
+    let chunks: Iterable<Uint8Array>;
+    let stream: (Iterator<Uint8Array> & Iterable<Uint8Array>) | undefined;
     try {
-      chunks = this.opts.stateMachine.snapshot();
+      if (sm.snapshotStream !== undefined) {
+        stream = sm.snapshotStream();
+        chunks = stream;
+      } else chunks = sm.snapshot();
     } catch (e) {
       this.fatal('state-machine', `snapshot threw: ${(e as Error)?.message ?? String(e)}`);
       return true;
     }
-    this.disk.snapshot(zxid, chunks).then(
+    const written = this.disk.snapshot(zxid, chunks);
+    // However the write ends, the stream is released (a failed write may not have read it all).
+    written.then(
+      () => stream?.return?.(),
+      () => stream?.return?.(),
+    );
+    written.then(
       () => {
         this.log('info', `Snapshot written at ${hex(zxid)}`);
         const r = this.role;

@@ -370,6 +370,9 @@ export class ZkServer {
       stateMachine: {
         apply: (zxid, payload) => this.applyReplicated(zxid, payload),
         snapshot: () => [...snapshotTree(this._tree)],
+        // The member's own snapshots: read by the store while txns keep being applied, one
+        // reused buffer for all chunks (the store is done with each before it asks for the next).
+        snapshotStream: () => snapshotTree(this._tree, { lendChunks: true }),
         restore: (zxid, chunks) => this.restoreTree(zxid, chunks),
       },
       maxOutstanding: MAX_PENDING_WRITES,
