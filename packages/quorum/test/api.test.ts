@@ -4,6 +4,7 @@ import { parseEnsembleConfig } from '@zkts/election';
 import { MemoryFileSystem, TxnSnapStore } from '@zkts/persistence';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QuorumError, QuorumPeer, toWire } from '../src/index.js';
+import { snapParts } from '../src/wire.js';
 import {
   ensembleConfigText,
   ListMachine,
@@ -59,6 +60,28 @@ describe('QuorumPeer API and bounds', () => {
     expect(toWire({ t: 'zab', m: { type: 'COMMIT' } })).toBeUndefined();
     expect(toWire({ t: 'zab', m: { type: 'PROPOSAL', zxid: 1n, data: 'text' } })).toBeUndefined();
     expect(toWire({ t: 'zab', m: { type: 'SNAP', zxid: 1n, snapshot: [1, 2] } })).toBeUndefined();
+    const part = new Uint8Array([1, 2]);
+    expect(toWire({ t: 'snap', zxid: 7, chunks: [part], last: false })).toEqual({
+      t: 'snap',
+      zxid: 7n,
+      chunks: [part],
+      last: false,
+    });
+    // A SNAP cut in parts: the pieces, in order, are the chunks' bytes; no part over its budget.
+    const chunks = [new Uint8Array(5).fill(1), new Uint8Array(0), new Uint8Array(9).fill(2)];
+    const parts = [...snapParts(3n, chunks, 4)];
+    expect(parts.map((m) => m.last)).toEqual([...parts.slice(1).map(() => false), true]);
+    for (const m of parts) expect(m.chunks.reduce((n, c) => n + c.length, 0)).toBeLessThanOrEqual(4);
+    expect(Buffer.concat(parts.flatMap((m) => [...m.chunks]))).toEqual(Buffer.concat(chunks));
+    for (const bad of [
+      { t: 'snap', zxid: 7n, chunks: [part] },
+      { t: 'snap', zxid: 7n, chunks: [1, 2], last: true },
+      { t: 'snap', zxid: 7n, chunks: part, last: true },
+      { t: 'snap', zxid: 'x', chunks: [part], last: true },
+      { t: 'snap', zxid: 1.5, chunks: [], last: true },
+    ]) {
+      expect(toWire(bad)).toBeUndefined();
+    }
     expect(toWire({ t: 'req', id: 1, data: new Uint8Array([1]) })).toMatchObject({ t: 'req', id: 1 });
     expect(toWire({ t: 'rep', id: 1 })).toBeUndefined();
     expect(toWire({ t: 'nope' })).toBeUndefined();
