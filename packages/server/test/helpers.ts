@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@zkts/testkit';
+import zookeeper from 'node-zookeeper-client';
 import { parseConfig } from '../src/config.js';
 import { ZkServer } from '../src/server.js';
 
@@ -45,4 +46,17 @@ export async function startTestServer(
       if (dataDir === undefined) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A connected node-zookeeper-client session (no retries: a test wants to see a failure). */
+export function connectNodeClient(connectString: string): Promise<zookeeper.Client> {
+  const c = zookeeper.createClient(connectString, { sessionTimeout: 30_000, retries: 0 });
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`could not connect to ${connectString}`)), 20_000);
+    c.once('connected', () => {
+      clearTimeout(t);
+      resolve(c);
+    });
+    c.connect();
+  });
 }

@@ -1,20 +1,8 @@
 import { MemoryFileSystem } from '@zkts/persistence';
 import { freePort } from '@zkts/testkit';
-import zookeeper from 'node-zookeeper-client';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type ServerLogger, ZkServer } from '../src/index.js';
-
-function connect(connectString: string): Promise<zookeeper.Client> {
-  const c = zookeeper.createClient(connectString, { sessionTimeout: 30_000, retries: 0 });
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`could not connect to ${connectString}`)), 20_000);
-    c.once('connected', () => {
-      clearTimeout(t);
-      resolve(c);
-    });
-    c.connect();
-  });
-}
+import { connectNodeClient as connect } from './helpers.js';
 
 describe('a snapshot that cannot be written', () => {
   it('is logged, leaves no hook on the tree, and the server keeps serving writes', async () => {

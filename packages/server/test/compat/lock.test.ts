@@ -5,23 +5,12 @@
  */
 import zookeeper from 'node-zookeeper-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectNodeClient as connect } from '../helpers.js';
 import { startTarget, TARGETS, type Target } from './targets.js';
 
 type Client = zookeeper.Client;
 const CLIENTS = 10;
 const OPEN = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('world', 'anyone'))];
-
-function connect(connectString: string): Promise<Client> {
-  const c = zookeeper.createClient(connectString, { sessionTimeout: 30_000, retries: 0 });
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`could not connect to ${connectString}`)), 20_000);
-    c.once('connected', () => {
-      clearTimeout(t);
-      resolve(c);
-    });
-    c.connect();
-  });
-}
 
 const p = {
   create: (c: Client, path: string, data: Buffer | undefined, mode: number) =>
